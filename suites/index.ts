@@ -1,0 +1,34 @@
+/**
+ * Every application scenario, listed explicitly (no globbing), grouped as the spec's chapters are.
+ * Each group's own `index.ts` lists its scenarios in order.
+ */
+import type { Scenario } from './define.ts';
+import { scenarios as recordLayer } from './record-layer/index.ts';
+import { scenarios as management } from './management/index.ts';
+import { scenarios as beginRequest } from './begin-request/index.ts';
+import { scenarios as params } from './params/index.ts';
+import { scenarios as oversizedParams } from './oversized-params/index.ts';
+import { scenarios as stdin } from './stdin/index.ts';
+import { scenarios as output } from './output/index.ts';
+import { scenarios as keepConn } from './keep-conn/index.ts';
+import { scenarios as multiplexing } from './multiplexing/index.ts';
+import { scenarios as abort } from './abort/index.ts';
+import { scenarios as requestIds } from './request-ids/index.ts';
+import { scenarios as robustness } from './robustness/index.ts';
+import { scenarios as limits } from './limits/index.ts';
+
+export const appScenarios: readonly Scenario[] = [
+  ...recordLayer,
+  ...management,
+  ...beginRequest,
+  ...params,
+  ...oversizedParams,
+  ...stdin,
+  ...output,
+  ...keepConn,
+  ...multiplexing,
+  ...abort,
+  ...requestIds,
+  ...robustness,
+  ...limits,
+];

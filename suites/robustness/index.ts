@@ -1,0 +1,4 @@
+import type { Scenario } from '../define.ts';
+
+/** Scenarios of the `robustness` group, in the order they run. */
+export const scenarios: readonly Scenario[] = [];

@@ -1,0 +1,4 @@
+import type { Scenario } from '../define.ts';
+
+/** Scenarios of the `stdin` group, in the order they run. */
+export const scenarios: readonly Scenario[] = [];
