@@ -134,6 +134,10 @@ export class NameValueParser {
   get pairCount(): number {
     return this.#count;
   }
+  /** Bytes held of a pair not yet complete; never more than the bytes fed since the last complete pair. */
+  get heldBytes(): number {
+    return this.#held;
+  }
 
   /** Feeds stream bytes; returns the pairs they completed. */
   push(chunk: Uint8Array): NameValuePair[] {

@@ -131,39 +131,67 @@ export interface StreamEncodeOptions {
   readonly paddingByte?: number;
 }
 
+// Record lengths and paddings of a stream, computed once (a padding function may be stateful, e.g. random).
+function planStream(length: number, options: StreamEncodeOptions): { readonly lengths: number[]; readonly pads: number[]; readonly total: number } {
+  const max = Math.max(1, Math.min(options.maxContent ?? FCGI_MAX_CONTENT_LENGTH, FCGI_MAX_CONTENT_LENGTH));
+  const padding = options.padding ?? 'align';
+  const lengths: number[] = [];
+  for (let at = 0; at < length; at += max) lengths.push(Math.min(max, length - at));
+  if (options.terminate !== false) lengths.push(0);
+  const pads: number[] = [];
+  let total = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const len = lengths[i]!;
+    const pad = (padding === 'align' ? alignedPadding(len) : typeof padding === 'number' ? padding : padding(i, len)) & 0xff;
+    pads.push(pad);
+    total += FCGI_HEADER_LEN + len + pad;
+  }
+  return { lengths, pads, total };
+}
+
 /**
  * Encodes `data` as the records of one stream of `type` for `requestId`: zero or more non-empty records,
  * then (unless `terminate: false`) one empty record. @see §3.3
  */
 export function encodeStream(type: number, requestId: number, data: Uint8Array, options: StreamEncodeOptions = {}): Uint8Array {
-  const max = Math.max(1, Math.min(options.maxContent ?? FCGI_MAX_CONTENT_LENGTH, FCGI_MAX_CONTENT_LENGTH));
-  const padOf = (index: number, len: number): number => {
-    const p = options.padding ?? 'align';
-    if (p === 'align') return alignedPadding(len);
-    if (typeof p === 'number') return p;
-    return p(index, len);
-  };
-  const lengths: number[] = [];
-  for (let at = 0; at < data.length; at += max) lengths.push(Math.min(max, data.length - at));
-  if (options.terminate !== false) lengths.push(0);
-  let total = 0;
-  const pads = lengths.map((len, i) => {
-    const pad = padOf(i, len) & 0xff;
-    total += FCGI_HEADER_LEN + len + pad;
-    return pad;
-  });
-  const out = new Uint8Array(total);
-  let at = 0;
-  let src = 0;
-  lengths.forEach((len, i) => {
-    const pad = pads[i]!;
-    writeHeader(out, at, { version: FCGI_VERSION_1, type, requestId, contentLength: len, paddingLength: pad, reserved: 0 });
-    out.set(data.subarray(src, src + len), at + FCGI_HEADER_LEN);
-    if (options.paddingByte) out.fill(options.paddingByte, at + FCGI_HEADER_LEN + len, at + FCGI_HEADER_LEN + len + pad);
-    src += len;
-    at += FCGI_HEADER_LEN + len + pad;
-  });
+  const plan = planStream(data.length, options);
+  const out = new Uint8Array(plan.total);
+  writeStream(out, 0, type, requestId, data, plan.lengths, plan.pads, options.paddingByte ?? 0);
   return out;
+}
+
+/**
+ * Like `encodeStream`, but writes into `target` at `at` (no allocation); returns the offset after the last
+ * record. Throws a RangeError, writing nothing, when the records do not fit.
+ */
+export function encodeStreamInto(target: Uint8Array, at: number, type: number, requestId: number, data: Uint8Array, options: StreamEncodeOptions = {}): number {
+  const plan = planStream(data.length, options);
+  if (at < 0 || at + plan.total > target.length) throw new RangeError(`encodeStreamInto: ${plan.total} bytes do not fit at ${at} in ${target.length}`);
+  return writeStream(target, at, type, requestId, data, plan.lengths, plan.pads, options.paddingByte ?? 0);
+}
+
+function writeStream(out: Uint8Array, start: number, type: number, requestId: number, data: Uint8Array, lengths: readonly number[], pads: readonly number[], paddingByte: number): number {
+  let at = start;
+  let src = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const len = lengths[i]!;
+    const pad = pads[i]!;
+    const end = at + FCGI_HEADER_LEN + len;
+    out[at] = FCGI_VERSION_1;
+    out[at + 1] = type & 0xff;
+    out[at + 2] = (requestId >>> 8) & 0xff;
+    out[at + 3] = requestId & 0xff;
+    out[at + 4] = len >>> 8;
+    out[at + 5] = len & 0xff;
+    out[at + 6] = pad;
+    out[at + 7] = 0;
+    out.set(data.subarray(src, src + len), at + FCGI_HEADER_LEN);
+    // The target may hold old bytes (encodeStreamInto): padding is always written.
+    if (pad > 0) out.fill(paddingByte, end, end + pad);
+    src += len;
+    at = end + pad;
+  }
+  return at;
 }
 
 /** Result of decoding one record from the front of a buffer. */
@@ -171,39 +199,55 @@ export type Decoded =
   | { readonly kind: 'record'; readonly record: DecodedRecord; readonly consumed: number }
   | { readonly kind: 'incomplete'; readonly needed: number };
 
+// Builds the record whose header starts at `at` in `buf`; the caller guarantees the whole record is there.
+// Reads the header in place and makes exactly two views of `buf` (content, padding), never a view of a view.
+function recordAt(buf: Uint8Array, at: number, contentLength: number, paddingLength: number, offset: number): DecodedRecord {
+  const contentStart = at + FCGI_HEADER_LEN;
+  const contentEnd = contentStart + contentLength;
+  return {
+    version: buf[at]!,
+    type: buf[at + 1]!,
+    requestId: (buf[at + 2]! << 8) | buf[at + 3]!,
+    content: buf.subarray(contentStart, contentEnd),
+    paddingLength,
+    reserved: buf[at + 7]!,
+    padding: buf.subarray(contentEnd, contentEnd + paddingLength),
+    offset,
+  };
+}
+
 /** Decodes one record from the front of `buf`. Never throws: any 8 bytes frame a header. Content is a view. */
 export function decodeRecord(buf: Uint8Array, offset = 0): Decoded {
   if (buf.length < FCGI_HEADER_LEN) return { kind: 'incomplete', needed: FCGI_HEADER_LEN - buf.length };
-  const h = readHeader(buf);
-  const total = FCGI_HEADER_LEN + h.contentLength + h.paddingLength;
+  const contentLength = (buf[4]! << 8) | buf[5]!;
+  const paddingLength = buf[6]!;
+  const total = FCGI_HEADER_LEN + contentLength + paddingLength;
   if (buf.length < total) return { kind: 'incomplete', needed: total - buf.length };
-  const contentEnd = FCGI_HEADER_LEN + h.contentLength;
-  return {
-    kind: 'record',
-    consumed: total,
-    record: {
-      version: h.version,
-      type: h.type,
-      requestId: h.requestId,
-      content: buf.subarray(FCGI_HEADER_LEN, contentEnd),
-      paddingLength: h.paddingLength,
-      reserved: h.reserved,
-      padding: buf.subarray(contentEnd, total),
-      offset,
-    },
-  };
+  return { kind: 'record', consumed: total, record: recordAt(buf, 0, contentLength, paddingLength, offset) };
 }
+
+// A straddling record's buffer, of the input's kind so that every record of a decoder has one type (records
+// cut from Node Buffers are Buffers). Buffer.allocUnsafe skips zero-filling: every byte is written before the
+// record is handed out, and an unfinished record is never handed out.
+const NodeBuffer = (globalThis as { Buffer?: { isBuffer(x: unknown): boolean; allocUnsafe(n: number): Uint8Array } }).Buffer;
+function allocateLike(chunk: Uint8Array, length: number): Uint8Array {
+  return NodeBuffer?.isBuffer(chunk) ? NodeBuffer.allocUnsafe(length) : new Uint8Array(length);
+}
+
+/** Largest record on the wire: header, 65535 content bytes, 255 padding bytes. @see §3.3 */
+export const FCGI_MAX_RECORD_LENGTH = FCGI_HEADER_LEN + FCGI_MAX_CONTENT_LENGTH + 0xff;
 
 /**
  * Streaming record decoder. Feed it chunks split anywhere; it yields the same records. Content that lies
  * wholly inside one chunk is returned as a view of that chunk; a record that straddles chunks is copied
- * once into a buffer of at most 8 + 65535 + 255 bytes, so a peer cannot make it hold more.
+ * once into a buffer of its exact size (at most 8 + 65535 + 255 bytes), so a peer cannot make it hold more.
  */
 export class RecordDecoder {
-  #pending: Uint8Array = new Uint8Array(FCGI_HEADER_LEN + FCGI_MAX_CONTENT_LENGTH + 0xff);
+  // A straddling record: its header bytes first, then (once the header is complete) the whole record.
+  readonly #header = new Uint8Array(FCGI_HEADER_LEN);
+  #record: Uint8Array | undefined;
   #pendingLength = 0;
-  #needed = FCGI_HEADER_LEN;
-  #offset = 0;
+  #offset = 0; // stream offset of the next record's first byte
 
   /** Bytes fed so far. */
   get bytesFed(): number {
@@ -214,50 +258,52 @@ export class RecordDecoder {
     return this.#pendingLength;
   }
 
-  /** Feeds a chunk; returns the records it completed, in order. */
+  /** Feeds a chunk; returns the records it completed, in order. Records stay valid after later pushes. */
   push(chunk: Uint8Array): DecodedRecord[] {
     const out: DecodedRecord[] = [];
-    let at = 0;
-    if (this.#pendingLength > 0) {
-      at = this.#fillPending(chunk, out);
-      if (this.#pendingLength > 0) return out;
+    const length = chunk.length;
+    let at = this.#pendingLength > 0 ? this.#fillPending(chunk, out) : 0;
+    if (this.#pendingLength > 0) return out;
+    let offset = this.#offset;
+    while (length - at >= FCGI_HEADER_LEN) {
+      const contentLength = (chunk[at + 4]! << 8) | chunk[at + 5]!;
+      const paddingLength = chunk[at + 6]!;
+      const total = FCGI_HEADER_LEN + contentLength + paddingLength;
+      if (length - at < total) break;
+      out.push(recordAt(chunk, at, contentLength, paddingLength, offset));
+      at += total;
+      offset += total;
     }
-    while (at < chunk.length) {
-      const decoded = decodeRecord(chunk.subarray(at), this.#offset);
-      if (decoded.kind === 'incomplete') {
-        this.#pending.set(chunk.subarray(at), 0);
-        this.#pendingLength = chunk.length - at;
-        this.#needed = this.#pendingLength < FCGI_HEADER_LEN ? FCGI_HEADER_LEN : this.#pendingLength + decoded.needed;
-        break;
-      }
-      out.push(decoded.record);
-      at += decoded.consumed;
-      this.#offset += decoded.consumed;
-    }
+    this.#offset = offset;
+    if (at < length) this.#fillPending(chunk.subarray(at), out);
     return out;
   }
 
-  // Completes the straddling record from the front of `chunk`; returns how many bytes of chunk it used.
+  // Moves bytes from the front of `chunk` into the straddling record; returns how many it used.
   #fillPending(chunk: Uint8Array, out: DecodedRecord[]): number {
     let used = 0;
-    for (;;) {
-      const take = Math.min(this.#needed - this.#pendingLength, chunk.length - used);
-      this.#pending.set(chunk.subarray(used, used + take), this.#pendingLength);
+    if (this.#pendingLength < FCGI_HEADER_LEN) {
+      const take = Math.min(FCGI_HEADER_LEN - this.#pendingLength, chunk.length);
+      this.#header.set(chunk.subarray(0, take), this.#pendingLength);
       this.#pendingLength += take;
-      used += take;
-      if (this.#pendingLength < this.#needed) return used;
-      if (this.#needed === FCGI_HEADER_LEN) {
-        const h = readHeader(this.#pending);
-        this.#needed = FCGI_HEADER_LEN + h.contentLength + h.paddingLength;
-        if (this.#needed > FCGI_HEADER_LEN) continue;
-      }
-      // Copy out of the reusable buffer: the record outlives the next push.
-      const decoded = decodeRecord(this.#pending.slice(0, this.#needed), this.#offset);
-      if (decoded.kind === 'record') out.push(decoded.record);
-      this.#offset += this.#needed;
-      this.#pendingLength = 0;
-      this.#needed = FCGI_HEADER_LEN;
-      return used;
+      used = take;
+      if (this.#pendingLength < FCGI_HEADER_LEN) return used;
+      const h = this.#header;
+      const record = allocateLike(chunk, FCGI_HEADER_LEN + ((h[4]! << 8) | h[5]!) + h[6]!);
+      record.set(h, 0);
+      this.#record = record;
     }
+    const record = this.#record!;
+    const take = Math.min(record.length - this.#pendingLength, chunk.length - used);
+    if (take > 0) record.set(chunk.subarray(used, used + take), this.#pendingLength);
+    this.#pendingLength += take;
+    used += take;
+    if (this.#pendingLength === record.length) {
+      out.push(recordAt(record, 0, (record[4]! << 8) | record[5]!, record[6]!, this.#offset));
+      this.#offset += record.length;
+      this.#pendingLength = 0;
+      this.#record = undefined;
+    }
+    return used;
   }
 }
