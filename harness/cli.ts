@@ -5,11 +5,10 @@
  */
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { HarnessError, exitCodes } from './errors.ts';
+import { HarnessError, exitCodes, usageError } from './errors.ts';
 import { commands } from './commands/index.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
-  let failedUsage = false;
   const cli = yargs(argv as string[])
     .scriptName('fcgispec')
     .usage('$0 <command> [options]\n\nConformance test suite and reference peer for FastCGI 1.0.')
@@ -18,11 +17,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
-      failedUsage = true;
-      if (err && !(err instanceof HarnessError)) throw err;
-      const line = err instanceof HarnessError ? err.message : msg;
-      process.stderr.write(`fcgispec: ${line ?? 'bad usage'}\n`);
-      process.exitCode = err instanceof HarnessError && err.code === 'E_CONNECT' ? exitCodes.unreachable : exitCodes.usage;
+      // Throwing stops yargs from running the handler after a failed validation; reportError prints one line.
+      throw err ?? usageError(msg ?? 'bad usage');
     })
     .help()
     .version();
@@ -30,7 +26,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await cli.parseAsync();
   } catch (err) {
-    if (failedUsage && process.exitCode) return;
     reportError(err);
   }
 }

@@ -3,6 +3,13 @@
  * Each module is a yargs `CommandModule` whose handler throws `HarnessError` for usage problems.
  */
 import type { CommandModule } from 'yargs';
+import { appCommand } from './app.ts';
+import { reportCommand } from './report.ts';
+import { requestCommand } from './request.ts';
+import { serveCommand } from './serve.ts';
 
-// Commands are added here as they are built: request, serve, app, client, fuzz, replay, bench, report, peers.
-export const commands: readonly CommandModule<object, never>[] = [];
+// Each command has its own argument type and yargs' CommandModule is invariant in it, so the list erases it.
+type ErasedCommand = CommandModule<object, object>;
+const erase = (command: object): ErasedCommand => command as ErasedCommand;
+
+export const commands: readonly ErasedCommand[] = [appCommand, requestCommand, serveCommand, reportCommand].map(erase);

@@ -1,0 +1,435 @@
+/**
+ * `fcgispec app TARGET`: runs the application conformance suite against a FastCGI application at an address,
+ * spawned with a listening socket as fd 0 (`--spawn`), or the reference responder in-process (`--embedded`).
+ * @see §2.2 §3.2
+ */
+import { randomInt } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { AddressError, formatAddress, parseAddress } from '../../reference/address.ts';
+import { writers, reportExtensions, type ReportFormat } from '../../reports/index.ts';
+import { applyExpectations, formatGate, parseExpectations, type Expectations } from '../../reports/expectations.ts';
+import type { ComplianceReport } from '../../reports/model.ts';
+import { buildReport } from '../../reports/summarize.ts';
+import { requirements } from '../../spec/requirements.ts';
+import type { Scenario } from '../../suites/define.ts';
+import { appScenarios } from '../../suites/index.ts';
+import { makeTimeouts } from '../context.ts';
+import { HarnessError, exitCodes } from '../errors.ts';
+import { awaitServing, type SanityResult } from '../liveness.ts';
+import { loadProfile, proposeProfile, queryGetValues, type GetValuesAnswer, type ProfileClaims } from '../profile.ts';
+import { exitCodeOf, runScenarios, selectScenarios, targetAddress, type RunListener } from '../runner.ts';
+import { NetworkTarget, SpawnTarget, splitCommand, type Target } from '../target.ts';
+import { embeddedTarget } from '../embedded.ts';
+import { ConsoleProgress, type ConsoleStream } from '../console.ts';
+
+/** The options of `fcgispec app`, parsed and checked. */
+export interface AppOptions {
+  /** `tcp:HOST:PORT`, `HOST:PORT` or `unix:PATH`. */
+  readonly target?: string;
+  /** `--spawn "CMD ARGS"`. */
+  readonly spawn?: string;
+  readonly spawnUnix?: boolean;
+  readonly embedded?: boolean;
+  readonly params?: readonly string[];
+  readonly probe?: boolean;
+  readonly profile?: string;
+  readonly only?: readonly string[];
+  readonly skip?: readonly string[];
+  readonly strict?: boolean;
+  readonly timeout?: number;
+  readonly timeoutScale?: number;
+  readonly concurrency?: number;
+  readonly list?: boolean;
+  readonly verbose?: boolean;
+  readonly quiet?: boolean;
+  readonly seed?: number;
+  readonly name?: string;
+  /** Report outputs; `json` is also the flag of `--list --json` (empty string: print JSON). */
+  readonly json?: string;
+  readonly junit?: string;
+  readonly html?: string;
+  readonly md?: string;
+  readonly out?: string;
+  readonly expect?: string;
+}
+
+/** Where the command writes (progress, summary, `--list`); tests pass their own. */
+export interface AppIo {
+  readonly stdout: ConsoleStream;
+  /** The scenarios to choose from (default: every application scenario). */
+  readonly scenarios?: readonly Scenario[];
+}
+
+const defaultIo: AppIo = { stdout: process.stdout };
+
+/** One line of `--list`: what a tool needs to run one scenario per test. */
+export interface ScenarioListing {
+  readonly id: string;
+  readonly title: string;
+  readonly group: string;
+  readonly requirements: readonly string[];
+  readonly needs: Readonly<Record<string, unknown>>;
+  readonly hostile: boolean;
+}
+
+/** The `--list` entries of scenarios. */
+export function listScenarios(scenarios: readonly Scenario[]): ScenarioListing[] {
+  return scenarios.map((s) => ({
+    id: s.id,
+    title: s.title,
+    group: s.group,
+    requirements: [...s.requirements],
+    needs: { ...s.needs },
+    hostile: s.hostile === true,
+  }));
+}
+
+function usage(message: string): HarnessError {
+  return new HarnessError('E_USAGE', message);
+}
+
+/** Parses `--param K=V` values. */
+export function parseParams(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw usage(`--param ${JSON.stringify(v)}: expected NAME=VALUE`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+// `min` is inclusive unless `above` says the number must exceed it.
+function checkNumber(name: string, value: number | undefined, min: number, integer: boolean, above = false): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value < min || (above && value === min) || (integer && !Number.isInteger(value))) {
+    throw usage(`--${name} must be ${integer ? 'an integer' : 'a number'} ${above ? '>' : '≥'} ${min}, got ${String(value)}`);
+  }
+}
+
+function toolVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The report files asked for, by format. */
+export function reportOutputs(o: AppOptions): Partial<Record<ReportFormat, string>> {
+  const out: Partial<Record<ReportFormat, string>> = {};
+  if (o.out !== undefined) {
+    if (o.out === '') throw usage('--out needs a folder');
+    for (const format of Object.keys(writers) as ReportFormat[]) out[format] = join(o.out, `report${reportExtensions[format]}`);
+  }
+  for (const [flag, value] of [['json', o.json], ['junit', o.junit], ['html', o.html], ['md', o.md]] as const) {
+    if (value === '') throw usage(`--${flag} needs a FILE`);
+  }
+  if (o.json) out.json = o.json;
+  if (o.junit) out.junit = o.junit;
+  if (o.html) out.html = o.html;
+  if (o.md) out.markdown = o.md;
+  return out;
+}
+
+/** Runs `fcgispec app`; returns the exit code. Usage problems throw `HarnessError('E_USAGE')`, an absent target `E_CONNECT`. */
+export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<number> {
+  // Everything that can be wrong with the command line is found before anything runs.
+  checkNumber('timeout', o.timeout, 1, false);
+  checkNumber('timeout-scale', o.timeoutScale, 0, false, true);
+  checkNumber('concurrency', o.concurrency, 1, true);
+  checkNumber('seed', o.seed, 0, true);
+  const all = io.scenarios ?? appScenarios;
+  const selected = selectScenarios(all, o.only ?? [], o.skip ?? []);
+  if (selected.length === 0 && all.length > 0) throw usage(`no scenario matches --only ${(o.only ?? []).join(' ')} ${(o.skip ?? []).length ? `--skip ${(o.skip ?? []).join(' ')}` : ''}`.trim());
+
+  if (o.list) {
+    const listing = listScenarios(selected);
+    if (o.json !== undefined) {
+      const text = `${JSON.stringify(listing, null, 2)}\n`;
+      if (o.json === '') io.stdout.write(text);
+      else writeFile(o.json, text);
+    } else {
+      for (const s of listing) {
+        const needs = Object.entries(s.needs).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`);
+        io.stdout.write(`${s.id}  ${s.title}  [${s.requirements.join(', ')}]${needs.length ? ` needs ${needs.join(' ')}` : ''}${s.hostile ? ' hostile' : ''}\n`);
+      }
+    }
+    return exitCodes.ok;
+  }
+
+  const modes = [o.target !== undefined, o.spawn !== undefined, o.embedded === true].filter(Boolean).length;
+  if (modes === 0) throw usage('name a TARGET (tcp:HOST:PORT, HOST:PORT, unix:PATH), --spawn "CMD ARGS" or --embedded');
+  if (modes > 1) throw usage('give only one of TARGET, --spawn and --embedded');
+  if (o.spawnUnix && o.spawn === undefined) throw usage('--spawn-unix needs --spawn');
+  const baseParams = parseParams(o.params ?? []);
+  const claims: ProfileClaims = o.profile !== undefined ? loadProfile(o.profile) : {};
+  const expectations = o.expect !== undefined ? readExpectations(o.expect) : undefined;
+  const outputs = reportOutputs(o);
+  let target: Target;
+  let name = o.name;
+  if (o.target !== undefined) {
+    try {
+      target = new NetworkTarget(parseAddress(o.target));
+    } catch (err) {
+      if (err instanceof AddressError) throw usage(err.message);
+      throw err;
+    }
+    if (target.address.kind === 'fd') throw usage(`cannot connect to ${o.target}: use --spawn to hand a socket to a command`);
+    name ??= formatAddress(target.address);
+  } else if (o.spawn !== undefined) {
+    const words = splitCommand(o.spawn);
+    if (words.length === 0) throw usage('--spawn needs a command');
+    target = new SpawnTarget({ command: words[0]!, args: words.slice(1), unix: o.spawnUnix === true });
+    name ??= basename(words[0]!);
+  } else {
+    target = embeddedTarget();
+    name ??= 'reference';
+  }
+  const probe = o.probe === true || o.embedded === true;
+  const strict = o.strict === true;
+  const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
+  const timeouts = makeTimeouts(o.timeoutScale ?? 1);
+  const say = (text: string): void => {
+    if (!o.quiet) io.stdout.write(text);
+  };
+
+  const stopOnSignal = (): void => {
+    void target.stop().finally(() => process.kill(process.pid, 'SIGINT'));
+  };
+  process.once('SIGINT', stopOnSignal);
+  try {
+    try {
+      await target.start();
+    } catch (err) {
+      if (err instanceof HarnessError && err.code === 'E_SPAWN') throw new HarnessError('E_CONNECT', `target not started: ${err.message}`, { cause: err });
+      throw err;
+    }
+    say(`fcgispec app: ${target.description}, seed ${seed}${strict ? ', strict' : ''}\n`);
+
+    // Before the suite: is anything there, and does it serve a minimal request?
+    const startup = target.restartable ? timeouts.scale(5000) : timeouts.scale(1000);
+    const sanity = await awaitServing(
+      { address: target.address, baseParams, probe, timeoutMs: timeouts.scale(5000) },
+      startup,
+      timeouts.scale(200),
+      () => target.exited() !== undefined,
+    );
+    if (!sanity.ok) throw unreachable(target, sanity.last);
+
+    let answer: GetValuesAnswer | undefined;
+    try {
+      answer = await queryGetValues(target.address, timeouts.replyMs);
+    } catch {
+      answer = undefined;
+    }
+    const profile = proposeProfile(claims, answer, probe);
+    say(`profile: roles ${profile.roles.join(', ')}, multiplex ${profile.multiplex}, keepConn ${profile.keepConn}${profile.maxConns ? `, maxConns ${profile.maxConns}` : ''}${profile.maxReqs ? `, maxReqs ${profile.maxReqs}` : ''}, probe ${profile.probe}${o.profile ? ` (from ${o.profile}` : ' (proposed'}${answer?.answered ? ', FCGI_GET_VALUES answered)' : answer ? `, FCGI_GET_VALUES: ${answer.detail ?? 'no answer'})` : ')'}\n`);
+
+    const startedAt = new Date();
+    const t0 = performance.now();
+    const progress = new ConsoleProgress({ stream: io.stdout, quiet: o.quiet === true, verbose: o.verbose === true });
+    progress.onStart(selected.length);
+    const results = await runScenarios({
+      scenarios: selected,
+      target,
+      profile,
+      baseParams,
+      catalog: requirements,
+      strict,
+      seed,
+      timeoutScale: o.timeoutScale ?? 1,
+      ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
+      concurrency: o.concurrency ?? 1,
+      listener: listenerFor(progress, io.stdout, o.quiet === true),
+    });
+    const report = buildReport({
+      tool: { name: 'fcgispec', version: toolVersion(), suiteVersion: toolVersion() },
+      target: {
+        name: name ?? 'target',
+        address: targetAddress(target),
+        mode: 'app',
+        profile: {
+          ...profile,
+          source: o.profile ? `file ${o.profile}` : 'proposed',
+          ...(answer ? { getValues: answer.answered ? answer.values : { error: answer.detail ?? 'no answer' } } : {}),
+          ...(target.restartable ? { command: target.description } : {}),
+        },
+        params: baseParams,
+      },
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+      seed,
+      strict,
+      results,
+      catalog: requirements,
+    });
+    progress.onEnd(report);
+    const written = writeReports(report, outputs);
+    if (written.length > 0) {
+      const folder = o.out !== undefined ? resolve(o.out) : undefined;
+      io.stdout.write(folder ? `reports written to ${folder}/ (${written.map((f) => basename(f)).join(', ')})\n` : `reports written: ${written.join(', ')}\n`);
+    }
+    if (expectations) {
+      const gate = applyExpectations(report, expectations, { strict });
+      for (const line of formatGate(gate)) io.stdout.write(`${line}\n`);
+      return gate.passed ? exitCodes.ok : exitCodes.findings;
+    }
+    return exitCodeOf(results);
+  } finally {
+    process.off('SIGINT', stopOnSignal);
+    await target.stop();
+  }
+}
+
+function unreachable(target: Target, r: SanityResult): HarnessError {
+  const why = r.ok ? 'no answer' : r.reason;
+  const exit = target.exited();
+  const tail = target.logTail(600).trim().split('\n').slice(-3).join(' | ');
+  const extra = `${exit ? `; the process ${exit}` : ''}${tail ? `; its output ends: ${tail}` : ''}`;
+  if (!r.ok && r.stage === 'connect') return new HarnessError('E_CONNECT', `target ${target.description} unreachable: ${why}${extra}`);
+  return new HarnessError('E_CONNECT', `target ${target.description} does not serve a minimal Responder request: ${why}${extra}`);
+}
+
+function readExpectations(file: string): Expectations {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usage(`--expect ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const parsed = parseExpectations(text);
+  if (!parsed.ok) throw usage(`--expect ${file}: ${parsed.message}`);
+  return parsed.expectations;
+}
+
+function writeFile(path: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  } catch (err) {
+    throw new HarnessError('E_REPORT_WRITE', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** Writes each report file asked for; returns the paths written. */
+export function writeReports(report: ComplianceReport, outputs: Partial<Record<ReportFormat, string>>): string[] {
+  const written: string[] = [];
+  for (const [format, path] of Object.entries(outputs) as [ReportFormat, string][]) {
+    writeFile(path, writers[format](report));
+    written.push(path);
+  }
+  return written;
+}
+
+// The runner's events to the console; notes (restarts, a target that went down) get a line of their own.
+function listenerFor(progress: ConsoleProgress, stream: ConsoleStream, quiet: boolean): RunListener {
+  return {
+    onScenarioStart: (scenario) => progress.onScenarioStart(scenario.id),
+    onScenarioEnd: (result) => progress.onScenarioEnd(result),
+    onNote: (text) => {
+      if (!quiet) stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}  · ${text.replace(/[\u0000-\u001f\u007f]/g, ' ')}\n`);
+    },
+  };
+}
+
+interface AppArgv {
+  target?: string;
+  spawn?: string;
+  'spawn-unix'?: boolean;
+  embedded?: boolean;
+  param?: string[];
+  probe?: boolean;
+  profile?: string;
+  only?: string[];
+  skip?: string[];
+  strict?: boolean;
+  timeout?: number;
+  'timeout-scale'?: number;
+  concurrency?: number;
+  list?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  seed?: number;
+  name?: string;
+  json?: string;
+  junit?: string;
+  html?: string;
+  md?: string;
+  out?: string;
+  expect?: string;
+}
+
+/** Maps parsed argv to `AppOptions` (leaving out what was not given). */
+export function appOptionsFrom(argv: AppArgv): AppOptions {
+  const pick = <K extends keyof AppOptions>(key: K, value: AppOptions[K] | undefined): Partial<AppOptions> => (value === undefined ? {} : { [key]: value });
+  return {
+    ...pick('target', argv.target),
+    ...pick('spawn', argv.spawn),
+    ...pick('spawnUnix', argv['spawn-unix']),
+    ...pick('embedded', argv.embedded),
+    ...pick('params', argv.param?.map(String)),
+    ...pick('probe', argv.probe),
+    ...pick('profile', argv.profile),
+    ...pick('only', argv.only?.map(String)),
+    ...pick('skip', argv.skip?.map(String)),
+    ...pick('strict', argv.strict),
+    ...pick('timeout', argv.timeout),
+    ...pick('timeoutScale', argv['timeout-scale']),
+    ...pick('concurrency', argv.concurrency),
+    ...pick('list', argv.list),
+    ...pick('verbose', argv.verbose),
+    ...pick('quiet', argv.quiet),
+    ...pick('seed', argv.seed),
+    ...pick('name', argv.name),
+    ...pick('json', argv.json),
+    ...pick('junit', argv.junit),
+    ...pick('html', argv.html),
+    ...pick('md', argv.md),
+    ...pick('out', argv.out),
+    ...pick('expect', argv.expect),
+  };
+}
+
+function builder(y: Argv<object>): Argv<AppArgv> {
+  return (
+    y
+      .positional('target', { type: 'string', describe: 'tcp:HOST:PORT, HOST:PORT or unix:PATH' })
+      .option('spawn', { type: 'string', describe: 'start "CMD ARGS" with a listening socket as fd 0 (restarted when it dies)' })
+      .option('spawn-unix', { type: 'boolean', describe: 'with --spawn: listen on a Unix socket instead of 127.0.0.1' })
+      .option('embedded', { type: 'boolean', describe: 'test the reference responder in-process (implies --probe)' })
+      .option('param', { type: 'string', array: true, describe: 'NAME=VALUE added to every request (e.g. SCRIPT_FILENAME)' })
+      .option('probe', { type: 'boolean', describe: 'the target implements the probe contract' })
+      .option('profile', { type: 'string', describe: 'JSON file: roles, multiplex, keepConn, maxConns, maxReqs' })
+      .option('only', { type: 'string', array: true, describe: 'run only scenario ids matching (glob, * wildcard)' })
+      .option('skip', { type: 'string', array: true, describe: 'skip scenario ids matching (glob)' })
+      .option('strict', { type: 'boolean', describe: 'should-level findings fail' })
+      .option('timeout', { type: 'number', describe: 'watchdog deadline of every scenario, ms' })
+      .option('timeout-scale', { type: 'number', describe: 'multiply every time limit' })
+      .option('concurrency', { type: 'number', describe: 'scenarios in parallel (hostile ones run alone)' })
+      .option('list', { type: 'boolean', describe: 'list the scenarios (with --json: as JSON) and exit' })
+      .option('verbose', { type: 'boolean', describe: 'print transcripts of failures' })
+      .option('quiet', { type: 'boolean', describe: 'print only the summary' })
+      .option('seed', { type: 'number', describe: 'seed of random choices (default: random, printed)' })
+      .option('name', { type: 'string', describe: 'target name in reports' })
+      .option('json', { type: 'string', describe: 'write the JSON report to FILE' })
+      .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
+      .option('html', { type: 'string', describe: 'write an HTML report to FILE' })
+      .option('md', { type: 'string', describe: 'write a Markdown report to FILE' })
+      .option('out', { type: 'string', describe: 'write report.json, report.xml, report.html and report.md to DIR' })
+      .option('expect', { type: 'string', describe: 'expectations file: known failures do not fail the run' })
+  ) as unknown as Argv<AppArgv>;
+}
+
+/** The yargs module of `fcgispec app`. */
+export const appCommand: CommandModule<object, AppArgv> = {
+  command: 'app [target]',
+  describe: 'test a FastCGI application (responder) for conformance',
+  builder,
+  handler: async (argv) => {
+    process.exitCode = await runApp(appOptionsFrom(argv));
+  },
+};
