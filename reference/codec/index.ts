@@ -3,6 +3,7 @@
  * @see FastCGI Specification §3 – §6
  */
 export * from './record.ts';
+export * from './framer.ts';
 export * from './bodies.ts';
 export * from './name-value.ts';
 export * from './stream-assembler.ts';

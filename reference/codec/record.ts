@@ -57,6 +57,21 @@ export interface RecordInit {
 
 const EMPTY = new Uint8Array(0);
 
+const NodeBuffer = (globalThis as {
+  Buffer?: { isBuffer(x: unknown): boolean; allocUnsafe(n: number): Uint8Array; allocUnsafeSlow(n: number): Uint8Array };
+}).Buffer;
+
+// Below this size zero-filled memory costs nothing measurable (and small typed arrays are cheaper to make).
+const UNFILLED_MIN = 64 * 1024;
+
+// A plain Uint8Array of `length` bytes (its own ArrayBuffer, offset 0, like `new Uint8Array(length)`) whose
+// bytes are NOT initialised under Node: only for callers that write every byte before handing it out.
+function allocateUnfilled(length: number): Uint8Array {
+  if (NodeBuffer === undefined || length < UNFILLED_MIN) return new Uint8Array(length);
+  const b = NodeBuffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, b.byteOffset, length);
+}
+
 /** Writes an 8-byte header into `target` at `at`. Values are truncated to their field widths. */
 export function writeHeader(target: Uint8Array, at: number, header: RecordHeader): void {
   target[at] = header.version & 0xff;
@@ -155,7 +170,8 @@ function planStream(length: number, options: StreamEncodeOptions): { readonly le
  */
 export function encodeStream(type: number, requestId: number, data: Uint8Array, options: StreamEncodeOptions = {}): Uint8Array {
   const plan = planStream(data.length, options);
-  const out = new Uint8Array(plan.total);
+  // writeStream writes every byte (headers, content, padding) in one pass, so zero-filling first is wasted.
+  const out = allocateUnfilled(plan.total);
   writeStream(out, 0, type, requestId, data, plan.lengths, plan.pads, options.paddingByte ?? 0);
   return out;
 }
@@ -229,7 +245,6 @@ export function decodeRecord(buf: Uint8Array, offset = 0): Decoded {
 // A straddling record's buffer, of the input's kind so that every record of a decoder has one type (records
 // cut from Node Buffers are Buffers). Buffer.allocUnsafe skips zero-filling: every byte is written before the
 // record is handed out, and an unfinished record is never handed out.
-const NodeBuffer = (globalThis as { Buffer?: { isBuffer(x: unknown): boolean; allocUnsafe(n: number): Uint8Array } }).Buffer;
 function allocateLike(chunk: Uint8Array, length: number): Uint8Array {
   return NodeBuffer?.isBuffer(chunk) ? NodeBuffer.allocUnsafe(length) : new Uint8Array(length);
 }

@@ -8,6 +8,7 @@ import {
   FCGI_FILTER,
   FCGI_GET_VALUES,
   FCGI_GET_VALUES_RESULT,
+  FCGI_HEADER_LEN,
   FCGI_KEEP_CONN,
   FCGI_MAX_NAME_VALUE_LENGTH,
   FCGI_PARAMS,
@@ -20,8 +21,17 @@ import {
 } from '../../spec/constants.ts';
 import { encodeBeginRequestBody, encodeEndRequestBody, encodeUnknownTypeBody } from './bodies.ts';
 import { encodeLength, encodeNameValuePairs, type NameValuePair } from './name-value.ts';
-import { concatBytes, encodeRecord, encodeStream, RecordDecoder, type DecodedRecord, type RecordInit } from './record.ts';
-import { assembleRecords, collectRequests, RequestCollector, StreamAssembler, type AssemblerEvent } from './stream-assembler.ts';
+import { concatBytes, encodeRecord, encodeStream, FCGI_MAX_RECORD_LENGTH, RecordDecoder, type DecodedRecord, type RecordInit } from './record.ts';
+import {
+  assembleRecords,
+  collectRequests,
+  RequestCollector,
+  StreamAssembler,
+  streamOfType,
+  type AssemblerEvent,
+  type AssemblerEventOf,
+  type ByteAssemblerEvent,
+} from './stream-assembler.ts';
 
 const seed = 0x0fca5;
 
@@ -249,5 +259,247 @@ describe('limits', () => {
       }),
       { seed, numRuns: 300 },
     );
+  });
+});
+
+describe('StreamAssembler.pushBytes', () => {
+  const patterned = (length: number, salt: number): Uint8Array => {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = (i * 7 + salt) & 0xff;
+    return out;
+  };
+  // Every record type the assembler tells apart, on the null id too, with any content (the assembler is lenient).
+  const recordArb = fc.record({
+    type: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(FCGI_STDOUT, FCGI_STDERR, FCGI_STDIN, FCGI_DATA, FCGI_PARAMS) }, fc.integer({ min: 1, max: 11 }), fc.nat(255)),
+    requestId: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(1, 2) }, fc.constant(0), fc.nat(65535)),
+    content: fc.oneof(
+      { weight: 4, arbitrary: fc.uint8Array({ maxLength: 40 }) },
+      { weight: 1, arbitrary: fc.constant(new Uint8Array(0)) },
+      { weight: 1, arbitrary: fc.constantFrom(encodeBeginRequestBody({ role: FCGI_RESPONDER, flags: 1 }), encodeNameValuePairs({ A: '1', SCRIPT_NAME: '/x' })) },
+      { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.nat(255)).map(([n, s]) => patterned(n, s)) },
+    ),
+    paddingLength: fc.oneof(fc.nat(255), fc.constant(0)),
+    paddingByte: fc.integer({ min: 1, max: 255 }), // not 0: padding gathered into the wrong place shows
+  });
+  const limitsArb = fc.record({
+    maxStreamBytes: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.nat(70000)),
+    maxParamsBytes: fc.oneof(fc.constant(64 * 1024 * 1024), fc.nat(100)),
+  });
+  const cutsOf = (n: number) => fc.uniqueArray(fc.integer({ min: 0, max: n }), { maxLength: 30 }).map((c) => c.sort((a, b) => a - b));
+  // Records, then (sometimes) garbage that may leave a record unfinished, cut anywhere.
+  const inputArb = fc
+    .tuple(fc.array(recordArb, { maxLength: 10 }), fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 40 })))
+    .chain(([records, tail]) => {
+      const bytes = concatBytes([...records.map((r) => encodeRecord(r, { paddingByte: r.paddingByte })), tail]);
+      return fc.tuple(fc.constant(bytes), cutsOf(bytes.length), limitsArb);
+    });
+
+  function chunksOf(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      out.push(bytes.subarray(at, cut));
+      at = cut;
+    }
+    return out;
+  }
+
+  // Comparable plain data: bytes as latin1 strings, no record on a stream-bytes limit (pushBytes has none to give).
+  function plain(x: unknown): unknown {
+    if (x instanceof Uint8Array) return latin1(x);
+    if (Array.isArray(x)) return x.map(plain);
+    if (x !== null && typeof x === 'object') {
+      const isStreamLimit = (x as { kind?: unknown }).kind === 'limit' && (x as { limit?: unknown }).limit === 'stream-bytes';
+      return Object.fromEntries(Object.entries(x).filter(([k]) => !(isStreamLimit && k === 'record')).map(([k, v]) => [k, plain(v)]));
+    }
+    return x;
+  }
+
+  type Plain = { kind: string; [k: string]: unknown };
+  // Record path: one stream-data per record.
+  function fromRecords(events: readonly AssemblerEvent[]): Plain[] {
+    return events.map((e) =>
+      e.kind === 'stream-data' ? { kind: e.kind, requestId: e.requestId, stream: e.stream, offset: e.record.offset, bytes: latin1(e.bytes) } : (plain(e) as Plain),
+    );
+  }
+  // Byte path: a record's fragments joined (checking they are contiguous and agree); a stream-bytes limit reached
+  // inside a record moved after that record's data, where the record path reports it.
+  function fromBytes(events: readonly (ByteAssemblerEvent | AssemblerEvent)[]): Plain[] {
+    const out: Plain[] = [];
+    let open: { kind: 'stream-data'; requestId: number; stream: string; offset: number; bytes: string } | undefined;
+    let deferred: Plain[] = [];
+    const flush = (): void => {
+      out.push(...deferred);
+      deferred = [];
+    };
+    for (const e of events) {
+      if (e.kind === 'stream-data') {
+        if (!('header' in e)) throw new Error('pushBytes gave stream data of a whole record');
+        expect(e.requestId).toBe(e.header.requestId);
+        expect(streamOfType[e.header.type]).toBe(e.stream);
+        if (open !== undefined && open.offset === e.offset) {
+          expect(e.at).toBe(open.bytes.length);
+          open.bytes += latin1(e.bytes);
+          continue;
+        }
+        expect(e.at).toBe(0);
+        flush();
+        open = { kind: 'stream-data', requestId: e.requestId, stream: e.stream, offset: e.offset, bytes: latin1(e.bytes) };
+        out.push(open);
+        continue;
+      }
+      if (e.kind === 'limit' && e.limit === 'stream-bytes' && open !== undefined) {
+        deferred.push(plain(e) as Plain);
+        continue;
+      }
+      flush();
+      open = undefined;
+      out.push(plain(e) as Plain);
+    }
+    flush();
+    return out;
+  }
+
+  it('gives the events of decoder.push + assembler.push, stream data in as many pieces as the chunks make', () => {
+    fc.assert(
+      fc.property(inputArb, ([bytes, cuts, limits]) => {
+        const chunks = chunksOf(bytes, cuts);
+        const decoder = new RecordDecoder();
+        const assembler = new StreamAssembler(limits);
+        const viaRecords: AssemblerEvent[] = [];
+        for (const chunk of chunks) for (const record of decoder.push(chunk)) viaRecords.push(...assembler.push(record));
+        const tailOffset = decoder.bytesFed - decoder.pendingBytes;
+        viaRecords.push(...assembler.end());
+
+        const byBytes = new StreamAssembler(limits);
+        const viaBytes: (ByteAssemblerEvent | AssemblerEvent)[] = [];
+        for (const chunk of chunks) {
+          for (const e of byBytes.pushBytes(chunk)) {
+            // Stream data are views of the chunk just fed.
+            if (e.kind === 'stream-data') expect(e.bytes.buffer === chunk.buffer && e.bytes.byteOffset >= chunk.byteOffset).toBe(true);
+            viaBytes.push(e);
+          }
+        }
+        expect(byBytes.pendingBytes).toBe(decoder.pendingBytes);
+        viaBytes.push(...byBytes.end());
+
+        const got = fromBytes(viaBytes);
+        // Only stream data of the unfinished record (and the limit they reached) may come early: a prefix of its content.
+        const early = got.findIndex((e) => e.kind === 'stream-data' && e.offset === tailOffset);
+        if (early >= 0) {
+          const [data, next] = [got[early]!, got[early + 1]];
+          expect(decoder.pendingBytes).toBeGreaterThan(FCGI_HEADER_LEN);
+          expect(latin1(bytes.subarray(tailOffset + FCGI_HEADER_LEN)).startsWith(data.bytes as string)).toBe(true);
+          got.splice(early, next?.kind === 'limit' && next.limit === 'stream-bytes' ? 2 : 1);
+        }
+        expect(got).toEqual(fromRecords(viaRecords));
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('RequestCollector.pushBytes gathers what push gathers', () => {
+    fc.assert(
+      fc.property(inputArb, ([bytes, cuts, limits]) => {
+        const decoder = new RecordDecoder();
+        const viaRecords = new RequestCollector(limits);
+        const viaBytes = new RequestCollector(limits);
+        for (const chunk of chunksOf(bytes, cuts)) {
+          for (const record of decoder.push(chunk)) viaRecords.push(record);
+          viaBytes.pushBytes(chunk);
+        }
+        fc.pre(decoder.pendingBytes <= FCGI_HEADER_LEN); // else the byte path has seen data the record path has not
+        viaRecords.end();
+        viaBytes.end();
+        expect(plain(viaBytes.result())).toEqual(plain(viaRecords.result()));
+      }),
+      { seed, numRuns: 150 },
+    );
+  });
+
+  it('hands out a 64 KiB-chunked STDOUT stream as views of the chunks, with no copy', () => {
+    const data = patterned(4 * 65535 + 100, 1);
+    const bytes = concatBytes([begin(1), encodeStream(FCGI_STDOUT, 1, data), end(1)]);
+    const assembler = new StreamAssembler();
+    const chunkSize = 64 * 1024;
+    const parts: Uint8Array[] = [];
+    const kinds: string[] = [];
+    for (let at = 0; at < bytes.length; at += chunkSize) {
+      const chunk = Buffer.from(bytes.subarray(at, at + chunkSize)); // a socket read: a Buffer of its own
+      for (const e of assembler.pushBytes(chunk)) {
+        kinds.push(e.kind);
+        if (e.kind !== 'stream-data') continue;
+        expect(e.bytes.buffer).toBe(chunk.buffer);
+        expect(e.bytes.byteOffset).toBeGreaterThanOrEqual(chunk.byteOffset);
+        parts.push(e.bytes);
+      }
+    }
+    expect(latin1(concatBytes(parts))).toBe(latin1(data));
+    expect(parts.length).toBeGreaterThan(5); // records cut by chunks come in pieces
+    expect(kinds.filter((k) => k !== 'stream-data')).toEqual(['begin', 'stream-end', 'end-request']);
+    expect(assembler.pendingBytes).toBe(0);
+  });
+
+  it('hands stream bytes out as they arrive, however small the reads', () => {
+    const assembler = new StreamAssembler();
+    const bytes = rec({ type: FCGI_STDIN, requestId: 5, content: patterned(300, 2), paddingLength: 4 });
+    const got: string[] = [];
+    for (let i = 0; i < bytes.length; i++) {
+      const events = assembler.pushBytes(bytes.subarray(i, i + 1));
+      got.push(events.map((e) => (e.kind === 'stream-data' ? `${e.at}:${e.bytes[0]}` : e.kind)).join());
+    }
+    const content = patterned(300, 2);
+    expect(got).toEqual([...Array<string>(FCGI_HEADER_LEN + 300 + 4).fill('')].map((_, i) => (i >= FCGI_HEADER_LEN && i < FCGI_HEADER_LEN + 300 ? `${i - FCGI_HEADER_LEN}:${content[i - FCGI_HEADER_LEN]}` : '')));
+  });
+
+  it('gathers a record cut across chunks into one buffer of the input kind, and builds whole ones from views', () => {
+    const body = encodeBeginRequestBody({ role: FCGI_FILTER, flags: 0 });
+    const bytes = concatBytes([begin(7, FCGI_FILTER), rec({ type: FCGI_BEGIN_REQUEST, requestId: 8, content: body, paddingLength: 3 })]);
+    const assembler = new StreamAssembler();
+    const first = Buffer.from(bytes.subarray(0, 20));
+    const events = [...assembler.pushBytes(first), ...assembler.pushBytes(Buffer.from(bytes.subarray(20)))];
+    expect(events.map((e) => [e.kind, e.kind === 'begin' ? e.requestId : 0])).toEqual([
+      ['begin', 7],
+      ['begin', 8],
+    ]);
+    const [whole, cut] = events as AssemblerEventOf<'begin'>[];
+    expect(whole!.record.content.buffer).toBe(first.buffer);
+    expect(cut!.record.content).toBeInstanceOf(Buffer);
+    expect(cut!.record).toMatchObject({ offset: 16, paddingLength: 3, requestId: 8 });
+    expect(latin1(cut!.record.content)).toBe(latin1(body));
+    expect(cut!.body).toMatchObject({ role: FCGI_FILTER, flags: 0 });
+  });
+
+  it('never throws on arbitrary bytes cut anywhere, and holds at most one unfinished record', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4000 }), fc.array(fc.nat(4000), { maxLength: 12 }), (bytes, rawCuts) => {
+        const cuts = rawCuts.map((c) => c % (bytes.length + 1)).sort((x, y) => x - y);
+        const collector = new RequestCollector({ maxStreamBytes: 100, maxParamsBytes: 100 });
+        const assembler = new StreamAssembler({ maxParamsBytes: 100 });
+        let data = 0;
+        for (const chunk of chunksOf(bytes, cuts)) {
+          collector.pushBytes(chunk);
+          for (const e of assembler.pushBytes(chunk)) if (e.kind === 'stream-data') data += e.bytes.length;
+        }
+        const decoder = new RecordDecoder();
+        decoder.push(bytes);
+        expect(assembler.pendingBytes).toBe(decoder.pendingBytes);
+        expect(assembler.pendingBytes).toBeLessThan(FCGI_MAX_RECORD_LENGTH);
+        expect(data).toBeLessThanOrEqual(Math.max(0, bytes.length - FCGI_HEADER_LEN));
+        collector.end();
+        for (const r of collector.result().requests) for (const s of ['stdin', 'data', 'stdout', 'stderr'] as const) expect(r[s].length).toBeLessThanOrEqual(100);
+      }),
+      { seed, numRuns: 200 },
+    );
+  });
+
+  it('end() drops an unfinished record and starts the byte stream over', () => {
+    const assembler = new StreamAssembler();
+    assembler.pushBytes(rec({ type: FCGI_GET_VALUES, requestId: 0, content: encodeNameValuePairs({ FCGI_MPXS_CONNS: '' }) }).subarray(0, 12));
+    expect(assembler.pendingBytes).toBe(12);
+    expect(assembler.end()).toEqual([]);
+    expect(assembler.pendingBytes).toBe(0);
+    const [event] = assembler.pushBytes(end(3));
+    expect(event).toMatchObject({ kind: 'end-request', requestId: 3, record: { offset: 0 } });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Records → request events, per request id. Pure: no I/O, no timers, no clock.
+ * Records (or raw bytes) → request events, per request id. Pure: no I/O, no timers, no clock.
  *
  * The assembler frames, it does not judge: it follows whatever the peer sent (a stream record after its
  * terminator still yields data) and leaves verdicts to `validate.ts`. Everything it holds is bounded by
@@ -13,6 +13,7 @@ import {
   FCGI_END_REQUEST,
   FCGI_GET_VALUES,
   FCGI_GET_VALUES_RESULT,
+  FCGI_HEADER_LEN,
   FCGI_NULL_REQUEST_ID,
   FCGI_PARAMS,
   FCGI_STDERR,
@@ -37,7 +38,8 @@ import {
   type NameValueLimits,
   type NameValuePair,
 } from './name-value.ts';
-import type { DecodedRecord } from './record.ts';
+import { RecordFramer, type FramerSink } from './framer.ts';
+import { writeHeader, type DecodedRecord, type RecordHeader } from './record.ts';
 
 /** The byte streams of a request. @see §5.3 */
 export type ByteStreamName = 'stdin' | 'data' | 'stdout' | 'stderr';
@@ -115,6 +117,29 @@ export type AssemblerEvent =
 /** An assembler event of one kind. */
 export type AssemblerEventOf<K extends AssemblerEvent['kind']> = Extract<AssemblerEvent, { kind: K }>;
 
+/**
+ * A piece of a byte stream record's content, as `StreamAssembler.pushBytes` hands it out: a view of the chunk
+ * fed, no copy. A record's content comes in as many pieces as the chunks cut it into.
+ */
+export interface StreamFragmentEvent {
+  readonly kind: 'stream-data';
+  readonly requestId: number;
+  readonly stream: ByteStreamName;
+  readonly bytes: Uint8Array;
+  /** Header of the record the piece belongs to. */
+  readonly header: RecordHeader;
+  /** Offset of that record's header in the stream fed. */
+  readonly offset: number;
+  /** Index of `bytes[0]` in the record's content. */
+  readonly at: number;
+}
+
+/**
+ * What `StreamAssembler.pushBytes` reports: the events of `push`, except that byte stream data come as
+ * fragments, and a `stream-bytes` limit reached by a fragment carries no record.
+ */
+export type ByteAssemblerEvent = Exclude<AssemblerEvent, { kind: 'stream-data' }> | StreamFragmentEvent;
+
 const limitOfError: Readonly<Record<NameValueError['kind'], LimitName | undefined>> = {
   'pair-too-long': 'pair-length',
   'too-many-pairs': 'pairs',
@@ -134,6 +159,31 @@ function newRequestState(): RequestState {
   return { parser: undefined, paramsBytes: 0, paramsStopped: false, streamBytes: { stdin: 0, data: 0, stdout: 0, stderr: 0 } };
 }
 
+const EMPTY = new Uint8Array(0);
+
+// A gathered record's buffer, of the input's kind (Buffers from Buffers), as RecordDecoder does. Every byte
+// is written (header, then content and padding as they arrive) before the record is handed out.
+const NodeBuffer = (globalThis as { Buffer?: { isBuffer(x: unknown): boolean; allocUnsafe(n: number): Uint8Array } }).Buffer;
+function allocateLike(chunk: Uint8Array, length: number): Uint8Array {
+  return NodeBuffer?.isBuffer(chunk) ? NodeBuffer.allocUnsafe(length) : new Uint8Array(length);
+}
+
+// The record whose header `h` starts at `at` in `buf`; content and padding are views of `buf`.
+function recordIn(buf: Uint8Array, at: number, h: RecordHeader, offset: number): DecodedRecord {
+  const contentStart = at + FCGI_HEADER_LEN;
+  const contentEnd = contentStart + h.contentLength;
+  return {
+    version: h.version,
+    type: h.type,
+    requestId: h.requestId,
+    content: buf.subarray(contentStart, contentEnd),
+    paddingLength: h.paddingLength,
+    reserved: h.reserved,
+    padding: buf.subarray(contentEnd, contentEnd + h.paddingLength),
+    offset,
+  };
+}
+
 /**
  * Turns records (of either direction) into request events. A BEGIN_REQUEST starts a fresh state for its id and
  * an END_REQUEST drops it; records on an id with no state get one, so nothing a peer sends is lost.
@@ -141,6 +191,21 @@ function newRequestState(): RequestState {
 export class StreamAssembler {
   readonly #limits: AssemblerLimits;
   readonly #requests = new Map<number, RequestState>();
+  // pushBytes: the framer, the chunk being fed, and the record in progress.
+  #framer: RecordFramer | undefined;
+  #chunk: Uint8Array = EMPTY;
+  #chunkStart = 0; // stream offset of #chunk[0]
+  #out: ByteAssemblerEvent[] = [];
+  #header: RecordHeader | undefined; // the record in progress, and its offset
+  #headerOffset = 0;
+  #fragments: ByteStreamName | undefined; // its content goes out as fragments of this stream
+  #gathered: Uint8Array | undefined; // or it is gathered across chunks (header, content, padding)
+  readonly #sink: FramerSink = {
+    header: (h, offset) => this.#onHeader(h, offset),
+    content: (bytes, at) => this.#onContent(bytes, at),
+    padding: (bytes, at) => this.#gathered?.set(bytes, FCGI_HEADER_LEN + this.#header!.contentLength + at),
+    recordEnd: (h, offset) => this.#onRecordEnd(h, offset),
+  };
 
   constructor(limits: Partial<AssemblerLimits> = {}) {
     this.#limits = { ...defaultAssemblerLimits, ...limits };
@@ -184,8 +249,42 @@ export class StreamAssembler {
     }
   }
 
+  /**
+   * Feeds raw bytes, split anywhere; returns the events they caused, in order. Byte stream (STDIN, DATA,
+   * STDOUT, STDERR) content goes out as it arrives, as `stream-data` fragments that are views of `chunk`, so
+   * a record cut across chunks costs no copy; any other record (and an empty stream record) is gathered and
+   * goes through `push`, copied only when it straddles chunks (at most 8 + 65535 + 255 bytes held). Views stay
+   * valid as long as the caller leaves its chunks unchanged. Do not mix with `push` in the middle of a record.
+   * @see §3.3
+   */
+  pushBytes(chunk: Uint8Array): ByteAssemblerEvent[] {
+    const framer = (this.#framer ??= new RecordFramer());
+    const out: ByteAssemblerEvent[] = [];
+    this.#out = out;
+    this.#chunk = chunk;
+    this.#chunkStart = framer.bytesFed;
+    try {
+      framer.feed(chunk, this.#sink);
+    } finally {
+      // Hold no reference to the caller's chunk between calls.
+      this.#chunk = EMPTY;
+      this.#out = [];
+    }
+    return out;
+  }
+
+  /** Bytes of an unfinished record fed to `pushBytes` (0 at a record boundary). */
+  get pendingBytes(): number {
+    return this.#framer?.pendingBytes ?? 0;
+  }
+
   /** Call at the end of input: a params pair left unfinished on an open request is a `params-error`. */
   end(): AssemblerEvent[] {
+    // An unfinished record fed to pushBytes is dropped, as RecordDecoder would never complete it.
+    this.#framer?.reset();
+    this.#header = undefined;
+    this.#fragments = undefined;
+    this.#gathered = undefined;
     const out: AssemblerEvent[] = [];
     for (const [requestId, state] of this.#requests) {
       if (state.parser === undefined || state.paramsStopped) continue;
@@ -210,16 +309,70 @@ export class StreamAssembler {
     const length = record.content.length;
     if (length === 0) return [{ kind: 'stream-end', requestId, stream, record }];
     const event: AssemblerEvent = { kind: 'stream-data', requestId, stream, bytes: record.content, record };
+    if (this.#countStream(requestId, stream, length)) {
+      return [event, { kind: 'limit', limit: 'stream-bytes', requestId, stream, record }];
+    }
+    return [event];
+  }
+
+  // Adds to a stream's byte count; true when the count first passes maxStreamBytes. Reported once: data
+  // events go on (a consumer may just count).
+  #countStream(requestId: number, stream: ByteStreamName, length: number): boolean {
     const state = this.#state(requestId);
     const before = state.streamBytes[stream];
     const after = before + length;
     state.streamBytes[stream] = after;
     const max = this.#limits.maxStreamBytes;
-    // Reported once, when the count first passes the limit; data events go on (a consumer may just count).
-    if (after > max && before <= max) {
-      return [event, { kind: 'limit', limit: 'stream-bytes', requestId, stream, record }];
+    return after > max && before <= max;
+  }
+
+  #onHeader(h: RecordHeader, offset: number): void {
+    this.#header = h;
+    this.#headerOffset = offset;
+    const stream = h.requestId === FCGI_NULL_REQUEST_ID || h.contentLength === 0 ? undefined : streamOfType[h.type];
+    if (stream !== undefined && stream !== 'params') {
+      this.#fragments = stream;
+      return;
     }
-    return [event];
+    this.#fragments = undefined;
+    const total = FCGI_HEADER_LEN + h.contentLength + h.paddingLength;
+    const start = offset - this.#chunkStart;
+    // Wholly inside this chunk: built from views at record end. Otherwise gathered, as RecordDecoder does.
+    if (start >= 0 && start + total <= this.#chunk.length) {
+      this.#gathered = undefined;
+      return;
+    }
+    const gathered = allocateLike(this.#chunk, total);
+    writeHeader(gathered, 0, h);
+    this.#gathered = gathered;
+  }
+
+  #onContent(bytes: Uint8Array, at: number): void {
+    const stream = this.#fragments;
+    if (stream === undefined) {
+      this.#gathered?.set(bytes, FCGI_HEADER_LEN + at);
+      return;
+    }
+    const header = this.#header!;
+    const requestId = header.requestId;
+    const out = this.#out;
+    out.push({ kind: 'stream-data', requestId, stream, bytes, header, offset: this.#headerOffset, at });
+    if (this.#countStream(requestId, stream, bytes.length)) out.push({ kind: 'limit', limit: 'stream-bytes', requestId, stream });
+  }
+
+  #onRecordEnd(h: RecordHeader, offset: number): void {
+    const fragments = this.#fragments;
+    const gathered = this.#gathered;
+    this.#header = undefined;
+    this.#fragments = undefined;
+    this.#gathered = undefined;
+    if (fragments !== undefined) return;
+    const record = gathered === undefined ? recordIn(this.#chunk, offset - this.#chunkStart, h, offset) : recordIn(gathered, 0, h, offset);
+    const out = this.#out;
+    for (const event of this.push(record)) {
+      // Byte stream data never take this path (see #onHeader); typed all the same.
+      out.push(event.kind === 'stream-data' ? { kind: 'stream-data', requestId: event.requestId, stream: event.stream, bytes: event.bytes, header: h, offset, at: 0 } : event);
+    }
   }
 
   #params(record: DecodedRecord): AssemblerEvent[] {
@@ -386,6 +539,13 @@ export class RequestCollector {
     return events;
   }
 
+  /** Feeds raw bytes, split anywhere (see `StreamAssembler.pushBytes`); returns the events they caused. */
+  pushBytes(chunk: Uint8Array): ByteAssemblerEvent[] {
+    const events = this.#assembler.pushBytes(chunk);
+    for (const event of events) this.#apply(event);
+    return events;
+  }
+
   /** Call at the end of input. */
   end(): AssemblerEvent[] {
     const events = this.#assembler.end();
@@ -416,7 +576,7 @@ export class RequestCollector {
     return builder;
   }
 
-  #apply(event: AssemblerEvent): void {
+  #apply(event: AssemblerEvent | ByteAssemblerEvent): void {
     switch (event.kind) {
       case 'begin':
         this.#builder(event.requestId, true).begin = event.body;
