@@ -541,6 +541,18 @@ export const requirements = {
     how: 'Record both values; report a value that is not a decimal integer. When FCGI_MAX_CONNS is small (at most 8), open that many connections at once and record whether each is served; compare FCGI_MAX_REQS with the concurrency seen in FCGI-3.2-concurrent-connections.',
     draftIds: ['FCGI-4.1-5', 'FCGI-4.1-6', 'FCGI-X-11'],
   },
+  'FCGI-4.1-limits-honoured': {
+    section: '4.1',
+    side: 'application',
+    level: 'should',
+    levelReason:
+      'A claimed limit is a promise to the web server: refusing below it breaks the web server\'s plan, though the spec names no penalty; serving more than claimed is fine.',
+    quote:
+      'FCGI_MAX_CONNS: The maximum number of concurrent transport connections this application will accept, e.g. "1" or "10". FCGI_MAX_REQS: The maximum number of concurrent requests this application will accept, e.g. "1" or "50".',
+    summary: 'Up to its claimed FCGI_MAX_CONNS and FCGI_MAX_REQS, an application accepts connections and runs requests concurrently.',
+    check: 'probe-app',
+    how: 'Open min(FCGI_MAX_CONNS, 64) connections, each with a sleeping probe request, and check each is served concurrently; likewise FCGI_MAX_REQS requests on one connection when multiplexing is claimed. Refusal or serialisation below the claim is a finding; behaviour past the claim is recorded.',
+  },
   'FCGI-4.1-mpxs-conns': {
     section: '4.1',
     side: 'application',

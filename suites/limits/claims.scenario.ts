@@ -122,7 +122,7 @@ async function checkLimit(ctx: ScenarioContext, claim: Claim<number>, name: type
   const claimText = `${name} ${claim.value} (${claim.source === 'FCGI_GET_VALUES' ? 'answered by FCGI_GET_VALUES' : 'from the profile'})`;
   if (got >= n) return;
   const actual = `${got} of ${n} ${unit} within ${r.waveEndMs} ms (each request sleeps ${sleepMs} ms)`;
-  if (claim.source === 'FCGI_GET_VALUES') ctx.check.violation('FCGI-4.1-limit-values', `${n} ${unit} at once, as ${claimText} says`, actual);
+  if (claim.source === 'FCGI_GET_VALUES') ctx.check.violation('FCGI-4.1-limits-honoured', `${n} ${unit} at once, as ${claimText} says`, actual);
   else ctx.check.observe('profile claim contradicted', `${claimText}, yet ${actual}`);
 }
 
@@ -130,7 +130,7 @@ const maxConns = defineScenario({
   id: 'limits.max-conns',
   title: `serves FCGI_MAX_CONNS connections at once (up to ${LIMIT_CAP}), and records what one more gets`,
   group: 'limits',
-  requirements: ['FCGI-4.1-limit-values', 'FCGI-5.5-overloaded'],
+  requirements: ['FCGI-4.1-limits-honoured', 'FCGI-4.1-limit-values', 'FCGI-5.5-overloaded'],
   needs: { probe: true },
   // Many connections at once: run alone, with a liveness check after.
   hostile: true,
@@ -147,7 +147,7 @@ const maxReqsConnections = defineScenario({
   id: 'limits.max-reqs.connections',
   title: `serves FCGI_MAX_REQS requests at once, one per connection (up to ${LIMIT_CAP}), and records what one more gets`,
   group: 'limits',
-  requirements: ['FCGI-4.1-limit-values', 'FCGI-5.5-overloaded'],
+  requirements: ['FCGI-4.1-limits-honoured', 'FCGI-4.1-limit-values', 'FCGI-5.5-overloaded'],
   needs: { probe: true },
   hostile: true,
   timeoutMs: 25_000,
@@ -166,7 +166,7 @@ const maxReqsMultiplexed = defineScenario({
   id: 'limits.max-reqs.multiplexed',
   title: `serves FCGI_MAX_REQS requests at once on one connection (up to ${LIMIT_CAP}), and records what one more gets`,
   group: 'limits',
-  requirements: ['FCGI-4.1-limit-values', 'FCGI-5.5-overloaded'],
+  requirements: ['FCGI-4.1-limits-honoured', 'FCGI-4.1-limit-values', 'FCGI-5.5-overloaded'],
   needs: { probe: true, multiplex: true },
   hostile: true,
   timeoutMs: 25_000,
