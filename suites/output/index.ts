@@ -1,4 +1,7 @@
 import type { Scenario } from '../define.ts';
+import { framingScenarios } from './framing.scenario.ts';
+import { cgiScenarios } from './cgi.scenario.ts';
+import { probeOutputScenarios } from './probe-output.scenario.ts';
 
 /** Scenarios of the `output` group, in the order they run. */
-export const scenarios: readonly Scenario[] = [];
+export const scenarios: readonly Scenario[] = [...framingScenarios, ...cgiScenarios, ...probeOutputScenarios];
