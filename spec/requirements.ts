@@ -178,6 +178,16 @@ export const requirements = {
     how: 'The codec frames each captured byte stream from its first byte to its last; bytes that do not frame, such as a record cut short by a close, are reported.',
     draftIds: ['FCGI-3.3-1'],
   },
+  'FCGI-3.3-any-segmentation-app': {
+    section: '3.3',
+    side: 'application',
+    level: 'must',
+    levelReason: 'The transport is a byte stream: only record headers delimit records, so a reader that depends on how writes were cut breaks the framing rule itself.',
+    quote: 'All data that flows over the transport connection is carried in FastCGI records.',
+    summary: 'The application reads records however the transport cuts the byte stream: one byte at a time, cut at any offset, or many records in one read.',
+    check: 'probe-app',
+    how: 'Send the same request written byte by byte, cut at every offset, and coalesced with other records in one write; each must be served like the plain request.',
+  },
   'FCGI-3.3-header-layout': {
     section: '3.3',
     side: 'both',
@@ -978,6 +988,16 @@ export const requirements = {
     check: 'bytes',
     how: "In the web server capture, per request: the empty PARAMS record comes before the first STDIN record, and the empty STDIN record before the first DATA record.",
     draftIds: ['FCGI-6.1-2', 'FCGI-6.4-1'],
+  },
+  'FCGI-6.1-misordered-input-survived': {
+    section: '6.1',
+    side: 'application',
+    level: 'should',
+    levelReason: 'The spec forbids the web server to interleave inputs but says nothing of what an application does when one does; surviving it is implied robustness.',
+    quote: 'Inputs are not interleaved with each other, and outputs are not interleaved with each other.',
+    summary: 'STDIN before the empty PARAMS record is malformed input; the application serves, refuses, closes or waits, but does not crash or send partial output.',
+    check: 'probe-app',
+    how: 'Send STDIN data before the PARAMS terminator; accept a served request, a rejection, a close or a wait, and check liveness afterwards.',
   },
   'FCGI-6.1-outputs-sequential': {
     section: '6.1',

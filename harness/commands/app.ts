@@ -166,7 +166,9 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
   if (modes > 1) throw usage('give only one of TARGET, --spawn and --embedded');
   if (o.spawnUnix && o.spawn === undefined) throw usage('--spawn-unix needs --spawn');
   const baseParams = parseParams(o.params ?? []);
-  const claims: ProfileClaims = o.profile !== undefined ? loadProfile(o.profile) : {};
+  // The embedded reference serves all three roles; saying so lets the Authorizer and Filter scenarios run.
+  const claims: ProfileClaims =
+    o.profile !== undefined ? loadProfile(o.profile) : o.embedded === true ? { roles: ['responder', 'authorizer', 'filter'] } : {};
   const expectations = o.expect !== undefined ? readExpectations(o.expect) : undefined;
   const outputs = reportOutputs(o);
   let target: Target;

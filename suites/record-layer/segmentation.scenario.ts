@@ -32,9 +32,9 @@ import {
   type Variant,
 } from '../kit.ts';
 
-// The transport may cut the byte stream anywhere; the catalog has no requirement of its own for that, so the
-// header-layout and stream-value requirements stand for it (reported to the lead).
-const FRAMING: RequirementId = 'FCGI-3.3-header-layout';
+// §3.3: "All data that flows over the transport connection is carried in FastCGI records." Only headers delimit
+// records, so how the transport cuts the bytes must not matter.
+const FRAMING: RequirementId = 'FCGI-3.3-any-segmentation-app';
 
 function plan(variant: Variant, body: Uint8Array, flags = 0): RequestPlan {
   return {

@@ -12,7 +12,7 @@ const beforeParamsEnd = defineScenario({
   id: 'stdin.before-params-end',
   title: 'writes nothing, and survives, when STDIN arrives before the PARAMS stream has ended',
   group: 'stdin',
-  requirements: ['FCGI-6.2-params-before-output', 'FCGI-5.5-end-request-once'],
+  requirements: ['FCGI-6.1-misordered-input-survived', 'FCGI-6.2-params-before-output', 'FCGI-5.5-end-request-once'],
   hostile: true,
   async run(ctx) {
     const body = patternBytes(64, 0x0d00);
@@ -31,7 +31,7 @@ const beforeParamsEnd = defineScenario({
       `${output.length} output record(s), first ${output[0] ? recordTypeName(output[0].type) : ''}`,
     );
     if (early.ending !== 'timeout') {
-      const outcome = expectCleanOutcome(ctx.check, early, 'FCGI-5.5-end-request-once', 'a request with STDIN before the end of PARAMS');
+      const outcome = expectCleanOutcome(ctx.check, early, 'FCGI-6.1-misordered-input-survived', 'a request with STDIN before the end of PARAMS');
       ctx.check.observe('STDIN before PARAMS ended', `${describeOutcome(outcome, early)} at once`);
       return;
     }
