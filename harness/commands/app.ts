@@ -32,6 +32,8 @@ export interface AppOptions {
   readonly spawn?: string;
   readonly spawnUnix?: boolean;
   readonly embedded?: boolean;
+  /** false: do not add `defaultCgiParams` to every request. */
+  readonly cgiDefaults?: boolean;
   readonly params?: readonly string[];
   readonly probe?: boolean;
   readonly profile?: string;
@@ -91,6 +93,22 @@ function usage(message: string): HarnessError {
 }
 
 /** Parses `--param K=V` values. */
+/**
+ * The CGI/1.1 meta-variables a web server always sends (§6.2: a Responder receives them on FCGI_PARAMS),
+ * so that an application is tested on well-formed requests: php-fpm, for one, runs no script without
+ * REQUEST_METHOD. `--param` overrides them; `--no-cgi-defaults` leaves them out.
+ */
+export const defaultCgiParams: Readonly<Record<string, string>> = {
+  GATEWAY_INTERFACE: 'CGI/1.1',
+  SERVER_SOFTWARE: 'fcgispec',
+  SERVER_PROTOCOL: 'HTTP/1.1',
+  SERVER_NAME: 'localhost',
+  SERVER_PORT: '80',
+  REQUEST_METHOD: 'GET',
+  QUERY_STRING: '',
+  REMOTE_ADDR: '127.0.0.1',
+};
+
 export function parseParams(values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
@@ -165,7 +183,7 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
   if (modes === 0) throw usage('name a TARGET (tcp:HOST:PORT, HOST:PORT, unix:PATH), --spawn "CMD ARGS" or --embedded');
   if (modes > 1) throw usage('give only one of TARGET, --spawn and --embedded');
   if (o.spawnUnix && o.spawn === undefined) throw usage('--spawn-unix needs --spawn');
-  const baseParams = parseParams(o.params ?? []);
+  const baseParams = { ...(o.cgiDefaults === false ? {} : defaultCgiParams), ...parseParams(o.params ?? []) };
   // The embedded reference serves all three roles; saying so lets the Authorizer and Filter scenarios run.
   const claims: ProfileClaims =
     o.profile !== undefined ? loadProfile(o.profile) : o.embedded === true ? { roles: ['responder', 'authorizer', 'filter'] } : {};
@@ -343,6 +361,7 @@ interface AppArgv {
   spawn?: string;
   'spawn-unix'?: boolean;
   embedded?: boolean;
+  cgiDefaults?: boolean;
   param?: string[];
   probe?: boolean;
   profile?: string;
@@ -373,6 +392,7 @@ export function appOptionsFrom(argv: AppArgv): AppOptions {
     ...pick('spawn', argv.spawn),
     ...pick('spawnUnix', argv['spawn-unix']),
     ...pick('embedded', argv.embedded),
+    ...pick('cgiDefaults', argv.cgiDefaults),
     ...pick('params', argv.param?.map(String)),
     ...pick('probe', argv.probe),
     ...pick('profile', argv.profile),
@@ -405,6 +425,7 @@ function builder(y: Argv<object>): Argv<AppArgv> {
       .option('embedded', { type: 'boolean', describe: 'test the reference responder in-process (implies --probe)' })
       .option('param', { type: 'string', array: true, describe: 'NAME=VALUE added to every request (e.g. SCRIPT_FILENAME)' })
       .option('probe', { type: 'boolean', describe: 'the target implements the probe contract' })
+      .option('cgi-defaults', { type: 'boolean', default: true, describe: 'add the usual CGI/1.1 variables (REQUEST_METHOD=GET, SERVER_PROTOCOL, …) to every request; --no-cgi-defaults leaves them out' })
       .option('profile', { type: 'string', describe: 'JSON file: roles, multiplex, keepConn, maxConns, maxReqs' })
       .option('only', { type: 'string', array: true, describe: 'run only scenario ids matching (glob, * wildcard)' })
       .option('skip', { type: 'string', array: true, describe: 'skip scenario ids matching (glob)' })
