@@ -54,10 +54,23 @@ export interface ServeHandle {
 
 /** One log line per request: connection, id, role, action, status, bytes, milliseconds. */
 export function formatRequestLog(e: RequestLogEntry): string {
-  const action = e.params.get('PROBE_ACTION') ?? (e.protocolStatus === 0 ? 'echo-stdin' : '-');
+  const action = e.param('PROBE_ACTION') ?? (e.protocolStatus === 0 ? 'echo-stdin' : '-');
   const status = e.protocolStatus !== 0 ? protocolStatusName(e.protocolStatus) : e.aborted ? 'aborted' : String(e.cgiStatus ?? '-');
   const faults = e.faults.length ? ` faults=${e.faults.join(',')}` : '';
   return `serve: conn=${e.connectionId} id=${e.requestId} role=${e.role} action=${action} status=${status} app=${e.appStatus} bytes=${e.stdoutBytes} ms=${e.durationMs.toFixed(1)}${faults}`;
+}
+
+// Log lines written to stderr once per turn of the event loop: one write for many requests under load.
+function stderrLines(): (line: string) => void {
+  let lines: string[] = [];
+  const flush = (): void => {
+    const text = `${lines.join('\n')}\n`;
+    lines = [];
+    process.stderr.write(text);
+  };
+  return (line) => {
+    if (lines.push(line) === 1) setImmediate(flush);
+  };
 }
 
 function toFaults(list: readonly (Fault | string)[]): Fault[] {
@@ -90,7 +103,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   for (const role of options.roles ?? []) if (!allRoles.includes(role)) throw usageError(`unknown role "${role}"; known: ${allRoles.join(', ')}`);
   const maxConns = positiveOption(options.maxConns, 'max-conns');
   const maxReqs = positiveOption(options.maxReqs, 'max-reqs');
-  const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
+  const log = options.log === undefined ? stderrLines() : options.log;
   const responder = createResponder({
     handler: createProbeHandler(),
     faults,

@@ -95,8 +95,8 @@ export interface RequestLogEntry {
   readonly requestId: number;
   /** The role name, or `role N` for a role that was rejected as unknown. */
   readonly role: string;
-  /** Params (empty for requests rejected at FCGI_BEGIN_REQUEST). */
-  readonly params: ReadonlyMap<string, string>;
+  /** A param's value as text (undefined when absent, and for requests rejected at FCGI_BEGIN_REQUEST). */
+  param(name: string): string | undefined;
   /** protocolStatus of FCGI_END_REQUEST (0 = FCGI_REQUEST_COMPLETE). */
   readonly protocolStatus: number;
   readonly appStatus: number;
