@@ -40,7 +40,7 @@ import { decodeNameValuePairs, toText } from '../codec/name-value.ts';
 import { AddressError, connectTo, formatAddress, parseAddress, type Address } from '../address.ts';
 import type { CloseKind, TranscriptEntry } from './raw-connection.ts';
 import { ClientError, hexOf, type ClientErrorDetails } from './errors.ts';
-import { RecordBatch, encodeParams } from './encode.ts';
+import { RecordBatch, encodeParams, padder, type Padder } from './encode.ts';
 import { bufferedSink, streamSink, type Failure, type Sink } from './sinks.ts';
 import type { BodyInit, ConnectionOptions, ManagementReply, RequestEnd, RequestOptions, RequestResult, ResponseStream, TrafficEvent } from './types.ts';
 
@@ -86,6 +86,9 @@ interface InFlight {
   /** A record for it has arrived. */
   received: boolean;
   readonly timeoutMs: number;
+  /** How its records are padded and cut (`RequestOptions.records`, else the connection's). */
+  readonly pad: Padder;
+  readonly maxContent: number;
   timer: NodeJS.Timeout | undefined;
   abortTimer: NodeJS.Timeout | undefined;
   removeSignal: (() => void) | undefined;
@@ -157,7 +160,7 @@ export class ClientConnection {
   readonly #t0: number;
   readonly #index: number;
   readonly #onTraffic: ((event: TrafficEvent) => void) | undefined;
-  readonly #align: boolean;
+  readonly #pad: Padder;
   readonly #maxContent: number;
   readonly #maxResponseBytes: number;
   readonly #timeoutMs: number;
@@ -187,7 +190,7 @@ export class ClientConnection {
     this.#t0 = options.clockOrigin ?? performance.now();
     this.#index = options.index ?? 0;
     this.#onTraffic = options.onTraffic;
-    this.#align = (options.padding ?? 'align') === 'align';
+    this.#pad = padder(options.padding);
     this.#maxContent = options.maxRecordContent ?? FCGI_MAX_CONTENT_LENGTH;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
     this.#timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
@@ -311,7 +314,7 @@ export class ClientConnection {
         }, timeoutMs);
       }
       this.#management.push(waiter);
-      this.#write(new RecordBatch(this.#align).record(type, FCGI_NULL_REQUEST_ID, content).parts());
+      this.#write(new RecordBatch(this.#pad).record(type, FCGI_NULL_REQUEST_ID, content).parts());
     });
   }
 
@@ -369,6 +372,7 @@ export class ClientConnection {
     }
     const id = this.#freeId();
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const shape = options.records;
     const p: InFlight = {
       id,
       options,
@@ -379,6 +383,8 @@ export class ClientConnection {
       reused: this.#completed > 0,
       received: false,
       timeoutMs,
+      pad: shape?.padding === undefined ? this.#pad : padder(shape.padding),
+      maxContent: shape?.maxContent ?? this.#maxContent,
       timer: undefined,
       abortTimer: undefined,
       removeSignal: undefined,
@@ -406,7 +412,7 @@ export class ClientConnection {
     sink.started(id, () => this.#resumeFor(p));
 
     // BEGIN_REQUEST, the params stream, and every body given as bytes go out as one corked write.
-    const batch = new RecordBatch(this.#align, this.#maxContent)
+    const batch = new RecordBatch(p.pad, p.maxContent)
       .record(FCGI_BEGIN_REQUEST, id, beginBody(role, keepConn))
       .stream(FCGI_PARAMS, id, params, true);
     const stdin = options.stdin === undefined ? EMPTY : bytesOf(options.stdin);
@@ -445,7 +451,7 @@ export class ClientConnection {
     const whole = bytesOf(body);
     if (whole) {
       if (this.#inputStopped(p)) return false;
-      if (!this.#write(new RecordBatch(this.#align, this.#maxContent).stream(type, p.id, whole, true).parts())) await this.#drained();
+      if (!this.#write(new RecordBatch(p.pad, p.maxContent).stream(type, p.id, whole, true).parts())) await this.#drained();
       return !this.#inputStopped(p);
     }
     let iterable: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
@@ -459,11 +465,11 @@ export class ClientConnection {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`the ${name} source yielded ${typeof chunk}, not bytes`);
       if (bytes.length === 0) continue; // an empty record would end the stream
-      if (!this.#write(new RecordBatch(this.#align, this.#maxContent).stream(type, p.id, bytes, false).parts())) await this.#drained();
+      if (!this.#write(new RecordBatch(p.pad, p.maxContent).stream(type, p.id, bytes, false).parts())) await this.#drained();
       p.timer?.refresh();
     }
     if (this.#inputStopped(p)) return false;
-    if (!this.#write(new RecordBatch(this.#align).record(type, p.id, EMPTY).parts())) await this.#drained();
+    if (!this.#write(new RecordBatch(p.pad).record(type, p.id, EMPTY).parts())) await this.#drained();
     return true;
   }
 
@@ -525,7 +531,7 @@ export class ClientConnection {
       this.#settle(p, undefined, { code: 'E_TIMEOUT', message: why, details: { requestId: p.id } });
       this.#retire(why);
     }, this.#abortTimeoutMs);
-    this.#write(new RecordBatch(this.#align).record(FCGI_ABORT_REQUEST, p.id, EMPTY).parts());
+    this.#write(new RecordBatch(p.pad).record(FCGI_ABORT_REQUEST, p.id, EMPTY).parts());
   }
 
   // ---- receiving ---------------------------------------------------------------------------------------------

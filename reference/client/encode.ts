@@ -6,6 +6,7 @@
  */
 import { FCGI_HEADER_LEN, FCGI_MAX_CONTENT_LENGTH, FCGI_VERSION_1 } from '../../spec/constants.ts';
 import type { ParamsInit } from '../codec/name-value.ts';
+import type { RecordPadding } from './types.ts';
 
 // Content up to this size is copied into the batch buffer; larger content is referenced.
 const COPY_LIMIT = 16 * 1024;
@@ -17,15 +18,38 @@ interface Segment {
   readonly padding: number;
 }
 
+/** Padding bytes of the next record, given its content length. */
+export type Padder = (contentLength: number) => number;
+
+const alignPadding: Padder = (length) => (8 - (length % 8)) % 8;
+const noPadding: Padder = () => 0;
+const clampPadding = (n: number): number => (Number.isFinite(n) ? Math.max(0, Math.min(255, Math.floor(n))) : 0);
+
+/** The padding policy as a function; a list is used in turn, so keep one padder per request. @see §3.3 */
+export function padder(padding: RecordPadding = 'align'): Padder {
+  if (padding === 'align') return alignPadding;
+  if (padding === 'none') return noPadding;
+  if (typeof padding === 'number') {
+    const n = clampPadding(padding);
+    return () => n;
+  }
+  if (!Array.isArray(padding)) return alignPadding; // not a policy a typed caller can pass: the default
+  const list = (padding as readonly number[]).map(clampPadding);
+  if (list.length === 0) return noPadding;
+  let next = 0;
+  return () => list[next++ % list.length]!;
+}
+
 /** Records to write together. */
 export class RecordBatch {
-  readonly #align: boolean;
+  readonly #pad: Padder;
   readonly #maxContent: number;
   readonly #segments: Segment[] = [];
 
-  constructor(align = true, maxContent = FCGI_MAX_CONTENT_LENGTH) {
-    this.#align = align;
-    this.#maxContent = Math.max(1, Math.min(FCGI_MAX_CONTENT_LENGTH, Math.floor(maxContent)));
+  /** `padding`: true aligns to 8 bytes, false pads nothing. */
+  constructor(padding: boolean | Padder = true, maxContent = FCGI_MAX_CONTENT_LENGTH) {
+    this.#pad = padding === true ? alignPadding : padding === false ? noPadding : padding;
+    this.#maxContent = Number.isFinite(maxContent) ? Math.max(1, Math.min(FCGI_MAX_CONTENT_LENGTH, Math.floor(maxContent))) : FCGI_MAX_CONTENT_LENGTH;
   }
 
   get empty(): boolean {
@@ -34,8 +58,7 @@ export class RecordBatch {
 
   /** One record; `content` must fit in 65535 bytes. */
   record(type: number, requestId: number, content: Uint8Array): this {
-    const padding = this.#align ? (8 - (content.length % 8)) % 8 : 0;
-    this.#segments.push({ type, requestId, content, padding });
+    this.#segments.push({ type, requestId, content, padding: this.#pad(content.length) });
     return this;
   }
 

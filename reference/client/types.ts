@@ -32,6 +32,21 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Overrides `maxResponseBytes` for this (buffered) request. */
   readonly maxResponseBytes?: number;
+  /** How this request's records are cut and padded; overrides the connection's `maxRecordContent` and `padding`. @see §3.3 */
+  readonly records?: RecordShape;
+}
+
+/**
+ * Padding of the records we send: to 8-byte boundaries (`align`), none, a fixed 0..255 bytes, or a list
+ * of counts used in turn, record after record (each clamped to 0..255). @see §3.3
+ */
+export type RecordPadding = 'align' | 'none' | number | readonly number[];
+
+/** How records are cut and padded, for tests of a peer's framing. @see §3.3 */
+export interface RecordShape {
+  /** Largest content per record, 1..65535. */
+  readonly maxContent?: number;
+  readonly padding?: RecordPadding;
 }
 
 /** How a request ended: the application's FCGI_END_REQUEST, plus what the client counted. @see §5.5 */
@@ -98,8 +113,8 @@ export interface ConnectionOptions {
   readonly timeoutMs?: number;
   /** How long to wait for FCGI_END_REQUEST after FCGI_ABORT_REQUEST (default 5 000 ms). */
   readonly abortTimeoutMs?: number;
-  /** Padding of the records we send: to 8-byte boundaries as §3.3 recommends (default), or none. */
-  readonly padding?: 'align' | 'none';
+  /** Padding of the records we send: to 8-byte boundaries as §3.3 recommends (default), none, or see `RecordPadding`. */
+  readonly padding?: RecordPadding;
   /** Largest content per record we send, 1..65535 (default 65535). */
   readonly maxRecordContent?: number;
   /** Bound on a CGI header block when parsing stdout (default 64 KiB). */
