@@ -1,4 +1,4 @@
-// The examples of test-double.md, run: every ```ts block of the document appears in this file verbatim
+// The examples of the README's test-double section, run: every ```ts block of the document appears in this file verbatim
 // (its imports merged at the top, `fcgispec/` read as the checkout's root), and every command of its ```sh
 // block is run against the checkout's CLI with the exit code its comment states. The last describe checks
 // both, so the document and the code cannot drift apart.
@@ -43,7 +43,7 @@ async function gateway(upstream: string, body: string): Promise<{ status: number
   }
 }
 
-// ---- test-double.md: testing an application with the client -------------------------------------------------
+// ---- README test double: testing an application with the client -------------------------------------------------
 
 // Where the application under test listens, e.g. unix:/run/php/php8.2-fpm.sock or tcp:127.0.0.1:9000.
 const APP = process.env['FCGI_APP'] ?? 'unix:/run/php/php8.2-fpm.sock';
@@ -70,7 +70,7 @@ describe('my FastCGI application', () => {
   });
 });
 
-// ---- test-double.md: testing web-server code with the responder ---------------------------------------------
+// ---- README test double: testing web-server code with the responder ---------------------------------------------
 
 describe('my gateway in front of a FastCGI application', () => {
   const apps: Responder[] = [];
@@ -110,7 +110,10 @@ describe('my gateway in front of a FastCGI application', () => {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
-const doc = readFileSync(join(here, 'test-double.md'), 'utf8');
+// The section of the README that shows the reference peer as a test double, up to the next `## ` heading.
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const sectionStart = readme.indexOf('## Using the reference peer as a test double');
+const doc = sectionStart < 0 ? '' : readme.slice(sectionStart, readme.indexOf('\n## ', sectionStart + 3) >>> 0);
 const self = readFileSync(fileURLToPath(import.meta.url), 'utf8');
 
 function blocks(lang: string): string[] {
@@ -129,7 +132,9 @@ function imports(source: string): Map<string, Set<string>> {
   return out;
 }
 
-describe('harness/docs/test-double.md', () => {
+describe('README: using the reference peer as a test double', () => {
+  it('has the section', () => expect(doc.length).toBeGreaterThan(1000));
+
   it('shows TypeScript that runs in this file, verbatim', () => {
     const code = blocks('ts');
     expect(code.length).toBeGreaterThanOrEqual(2);
