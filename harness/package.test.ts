@@ -17,7 +17,7 @@ describe('the fcgispec CLI', () => {
   it('prints --help from the checkout', () => {
     const out = run(join(root, 'harness/bin/fcgispec.js'), ['--help'], root);
     expect(out).toContain('fcgispec <command>');
-  });
+  }, 60_000);
 
   it('works when installed from the packed tarball', () => {
     const packed = run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop()!;
