@@ -43,9 +43,12 @@ import {
   type ResponseObservation,
   type ScenarioConnection,
   type ScenarioContext,
+  type SpawnControl,
+  type SpawnedApp,
   type Timeouts,
 } from '../suites/define.ts';
 import { HarnessError } from './errors.ts';
+import type { LaunchedProcess, ProcessLauncher } from './target.ts';
 
 /** Default time limits before `--timeout-scale`. */
 export const defaultTimeouts = { replyMs: 2000, closeMs: 2000, quietMs: 200 } as const;
@@ -475,6 +478,8 @@ export interface ContextOptions {
   readonly parseCgi?: CgiParser;
   /** Deadline for opening a connection. */
   readonly connectTimeoutMs?: number;
+  /** The target's process launcher, when the harness spawned it: becomes `ctx.spawn`. */
+  readonly launcher?: ProcessLauncher;
 }
 
 /** The context of one scenario run. `abort()` is the watchdog's lever; `finish()` closes what is left. */
@@ -490,6 +495,8 @@ export class HarnessContext implements ScenarioContext {
   readonly #controller = new AbortController();
   readonly #random: () => number;
   readonly #t0 = performance.now();
+  readonly #launched: LaunchedProcess[] = [];
+  readonly spawn?: SpawnControl;
   #finished = false;
 
   constructor(options: ContextOptions) {
@@ -500,6 +507,7 @@ export class HarnessContext implements ScenarioContext {
     this.seed = options.seed;
     this.check = new FindingRecorder(options.levelOf, options.strict, () => !this.#finished);
     this.#random = seededRandom(options.seed);
+    if (options.launcher) this.spawn = this.#spawnControl(options.launcher);
   }
 
   get signal(): AbortSignal {
@@ -511,12 +519,16 @@ export class HarnessContext implements ScenarioContext {
     return Math.round((performance.now() - this.#t0) * 1000) / 1000;
   }
 
-  async connect(): Promise<ScenarioConnection> {
+  connect(): Promise<ScenarioConnection> {
+    return this.#connectTo(this.#options.address);
+  }
+
+  async #connectTo(address: Address): Promise<ScenarioConnection> {
     if (this.#finished) throw new ScenarioOver();
     const openedAtMs = this.now();
     let raw: RawConnection;
     try {
-      raw = await RawConnection.connect(this.#options.address, { timeoutMs: this.#options.connectTimeoutMs ?? this.timeouts.scale(5000) });
+      raw = await RawConnection.connect(address, { timeoutMs: this.#options.connectTimeoutMs ?? this.timeouts.scale(5000) });
     } catch (err) {
       throw new HarnessError('E_CONNECT', `cannot connect to the target: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -576,5 +588,47 @@ export class HarnessContext implements ScenarioContext {
   finish(): void {
     this.#finished = true;
     for (const c of this.connections) c.raw.destroy();
+  }
+
+  /** Stops the processes the scenario launched (after `finish`); never rejects. */
+  async release(): Promise<void> {
+    const launched = this.#launched.splice(0);
+    await Promise.all(launched.map((p) => p.stop().catch(() => undefined)));
+  }
+
+  // `ctx.spawn`: launches are noted and stopped by `release`; connections go into the scenario's transcript.
+  #spawnControl(launcher: ProcessLauncher): SpawnControl {
+    return {
+      transport: launcher.transport,
+      launch: async (options) => {
+        if (this.#finished) throw new ScenarioOver();
+        const env = Object.entries(options.env ?? {}).map(([k, v]) => (v === null ? `-${k}` : `${k}=${v}`));
+        this.note(`launching the application over ${options.transport}${env.length ? ` with ${env.join(' ')}` : ''}`);
+        const p = await launcher.launch(options);
+        this.#launched.push(p);
+        if (this.#finished) {
+          await this.release();
+          throw new ScenarioOver();
+        }
+        const app: SpawnedApp = {
+          transport: options.transport,
+          connect: () => this.#connectTo(p.address),
+          signal: (signal) => {
+            this.note(`sending ${signal} to the launched application`);
+            return p.signal(signal);
+          },
+          waitExit: (ms) => p.waitExit(ms),
+          output: (maxBytes) => p.output(maxBytes),
+        };
+        return app;
+      },
+      runPiped: async (options) => {
+        if (this.#finished) throw new ScenarioOver();
+        this.note(`running the application with fd 0 a pipe (${options.stdin.length} bytes of input)`);
+        const run = await launcher.runPiped(options);
+        this.note(`it ${run.exit ? (run.exit.signal ? `was ended by ${run.exit.signal}` : `exited with status ${run.exit.code}`) : `still ran after ${options.timeoutMs} ms and was killed`}`);
+        return run;
+      },
+    };
   }
 }

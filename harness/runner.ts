@@ -216,7 +216,10 @@ class AppRun {
 
   async #one(scenario: Scenario, index: number, total: number): Promise<ScenarioResult> {
     const listener = this.#o.listener;
-    const reason = unmetNeeds(scenario.needs, this.#o.profile);
+    const reason =
+      scenario.needs?.spawn === true && this.#o.target.launcher === undefined
+        ? 'needs --spawn: the harness must start the application itself, with a listening socket as fd 0'
+        : unmetNeeds(scenario.needs, this.#o.profile);
     if (reason !== undefined) {
       const result = this.#result(scenario, { end: { kind: 'skipped', reason }, findings: [], observations: {} }, 0);
       listener?.onScenarioStart?.(scenario, index, total);
@@ -286,6 +289,7 @@ class AppRun {
       levelOf: this.#levelOf,
       seed,
       ...(this.#o.parseCgi ? { parseCgi: this.#o.parseCgi } : {}),
+      ...(this.#o.target.launcher ? { launcher: this.#o.target.launcher } : {}),
     });
     const deadline = this.#timeouts.scale(this.#o.timeoutMs ?? scenario.timeoutMs ?? DEFAULT_SCENARIO_TIMEOUT_MS);
     const logMark = this.#o.target.logMark();
@@ -298,6 +302,7 @@ class AppRun {
     else if (raced.error instanceof ScenarioSkip) end = { kind: 'skipped', reason: raced.error.message };
     else end = { kind: 'error', code: raced.error instanceof HarnessError ? raced.error.code : 'E_SCENARIO_CRASH', message: errorText(raced.error) };
     ctx.finish();
+    await ctx.release();
     // Let the sockets deliver their close events, so the transcript shows them.
     await new Promise((r) => setImmediate(r));
     const exit = this.#o.target.exited();

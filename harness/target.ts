@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatAddress, type Address } from '../reference/address.ts';
+import type { LaunchOptions, PipedRun, ProcessExit, SpawnTransport } from '../suites/define.ts';
 import { HarnessError } from './errors.ts';
 
 /** A target the runner connects to; spawn targets can also be restarted. */
@@ -32,6 +33,28 @@ export interface Target {
   logSince(mark: number, maxBytes?: number): string;
   /** Stops the process and removes temporary files. */
   stop(): Promise<void>;
+  /** Starts more processes of the same command, for process scenarios; only targets the harness spawns have it. */
+  readonly launcher?: ProcessLauncher;
+}
+
+/** A process a `ProcessLauncher` started, with its own listening socket as fd 0. */
+export interface LaunchedProcess {
+  readonly address: Address;
+  /** Sends a signal to the process (not its group); false when it has already ended. */
+  signal(signal: NodeJS.Signals): boolean;
+  /** How the process ended, or `undefined` if it still runs after `timeoutMs`. */
+  waitExit(timeoutMs: number): Promise<ProcessExit | undefined>;
+  output(maxBytes?: number): string;
+  /** Stops the process group and removes its temporary files. */
+  stop(): Promise<void>;
+}
+
+/** Starts the target's command again, apart from the target itself. @see §2.2 §3.2 §7 */
+export interface ProcessLauncher {
+  /** The transport of the target's own listening socket. */
+  readonly transport: SpawnTransport;
+  launch(options: LaunchOptions): Promise<LaunchedProcess>;
+  runPiped(options: { readonly env: Readonly<Record<string, string>>; readonly stdin: Uint8Array; readonly timeoutMs: number }): Promise<PipedRun>;
 }
 
 /** A target that is already running somewhere: the harness only connects. */
@@ -164,6 +187,7 @@ export class SpawnTarget implements Target {
   #child: ChildProcess | undefined;
   #exit: string | undefined;
   #exitCode: number | null = null;
+  #exitInfo: ProcessExit | undefined;
   #exitWaiters: (() => void)[] = [];
   #starts = 0;
 
@@ -201,6 +225,7 @@ export class SpawnTarget implements Target {
     }
     this.#exit = undefined;
     this.#exitCode = null;
+    this.#exitInfo = undefined;
     let child: ChildProcess;
     try {
       child = spawn(this.#options.command, [...this.#options.args], {
@@ -219,7 +244,10 @@ export class SpawnTarget implements Target {
     child.stderr?.on('data', (chunk: Buffer) => this.#log.push(chunk));
     child.on('error', (err: NodeJS.ErrnoException) => this.#onExit(child, `could not be started: ${err.code ?? err.message}`));
     child.on('exit', (code, signal) => {
-      if (child === this.#child && this.#exit === undefined) this.#exitCode = code;
+      if (child === this.#child && this.#exit === undefined) {
+        this.#exitCode = code;
+        this.#exitInfo = { code, signal };
+      }
       this.#onExit(child, signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
     // Only the child may accept: close our copy. For a Unix socket, closing unlinks the path, so the public
@@ -243,6 +271,64 @@ export class SpawnTarget implements Target {
 
   exitedDeliberately(): boolean {
     return this.#exit !== undefined && this.#exitCode === 0;
+  }
+
+  /** Sends a signal to the process (not its group); false when it is not running. */
+  signal(signal: NodeJS.Signals): boolean {
+    const pid = this.pid;
+    if (pid === undefined) return false;
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** How the process ended (status or signal), or `undefined` if it still runs after `timeoutMs`. */
+  async waitExit(timeoutMs: number): Promise<ProcessExit | undefined> {
+    if (this.#exit === undefined) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#exitWaiters.push(done);
+      });
+    }
+    if (this.#exit === undefined) return undefined;
+    return this.#exitInfo ?? { code: null, signal: null };
+  }
+
+  /** Other processes of the same command, each with its own listening socket and environment. */
+  get launcher(): ProcessLauncher {
+    const options = this.#options;
+    return {
+      transport: options.unix ? 'unix' : 'tcp',
+      launch: async (launch) => {
+        const env = { ...(options.env ?? process.env) };
+        for (const [k, v] of Object.entries(launch.env ?? {})) {
+          if (v === null) delete env[k];
+          else env[k] = v;
+        }
+        const child = new SpawnTarget({ ...options, unix: launch.transport === 'unix', env });
+        try {
+          await child.start();
+        } catch (err) {
+          await child.stop();
+          throw err;
+        }
+        return {
+          address: child.address,
+          signal: (sig) => child.signal(sig),
+          waitExit: (ms) => child.waitExit(ms),
+          output: (maxBytes) => child.logTail(maxBytes),
+          stop: () => child.stop(),
+        };
+      },
+      runPiped: (run) => runPiped(options, run),
+    };
   }
 
   async restart(): Promise<void> {
@@ -328,6 +414,67 @@ export class SpawnTarget implements Target {
     }
     if (this.#exit === undefined) await new Promise<void>((r) => (this.#exit === undefined ? this.#exitWaiters.push(r) : r()));
   }
+}
+
+/**
+ * Runs a spawn target's command with fd 0 a pipe, as a web server runs a CGI program: writes `stdin`, closes
+ * it, and collects stdout (64 KiB at most) and stderr until the process ends or the deadline, when its group
+ * is killed. @see §2.2
+ */
+export async function runPiped(
+  options: SpawnOptions,
+  run: { readonly env: Readonly<Record<string, string>>; readonly stdin: Uint8Array; readonly timeoutMs: number },
+): Promise<PipedRun> {
+  const started = performance.now();
+  const stdout: Buffer[] = [];
+  let stdoutBytes = 0;
+  const stderr = new RingBuffer(8 * 1024);
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, [...options.args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...(options.env ?? process.env), ...run.env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+  } catch (err) {
+    throw new HarnessError('E_SPAWN', `cannot spawn ${options.command}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const exited = new Promise<ProcessExit | 'error'>((resolve) => {
+    child.on('error', () => resolve('error'));
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const room = 64 * 1024 - stdoutBytes;
+    if (room > 0) {
+      stdout.push(chunk.subarray(0, room));
+      stdoutBytes += Math.min(room, chunk.length);
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // The child may exit without reading its input: a broken pipe is not our error.
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(run.stdin);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), run.timeoutMs);
+  });
+  const first = await Promise.race([exited, deadline]);
+  clearTimeout(timer);
+  const pgid = child.pid;
+  if (pgid !== undefined && groupAlive(pgid)) {
+    signalGroup(pgid, first === 'timeout' ? 'SIGKILL' : 'SIGTERM');
+    const hard = Date.now() + 2000;
+    while (groupAlive(pgid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+    if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+  }
+  if (first === 'error') throw new HarnessError('E_SPAWN', `cannot spawn ${options.command}${stderr.tail(200) ? `: ${stderr.tail(200)}` : ''}`);
+  return {
+    exit: first === 'timeout' ? undefined : first,
+    stdout: new Uint8Array(Buffer.concat(stdout)),
+    stderr: stderr.tail(),
+    elapsedMs: Math.round(performance.now() - started),
+  };
 }
 
 function rmQuiet(path: string): void {

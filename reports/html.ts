@@ -227,6 +227,36 @@ export function hexDump(hex: string, byteLength: number): string {
   return out.join('\n');
 }
 
+function countsText(counts: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(counts).sort((x, y) => y[1] - x[1]);
+  if (entries.length === 0) return '<span class="empty">none</span>';
+  return entries.map(([k, n]) => `<code>${e(k)}</code> ${n}`).join(', ');
+}
+
+function ms(value: number): string {
+  return value < 10 ? `${value.toFixed(2)} ms` : `${value.toFixed(1)} ms`;
+}
+
+function perSecond(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB/s` : `${(bytes / 1e3).toFixed(1)} kB/s`;
+}
+
+/** The load figures of a `fcgispec bench` run, when the report has them. */
+function benchBlock(report: ComplianceReport): string {
+  const b = report.bench;
+  if (b === undefined) return '';
+  const l = b.latencyMs;
+  const head = ['Requests', 'Duration', 'Req/s', 'Sent', 'Received', 'p50', 'p90', 'p99', 'p99.9', 'Max'];
+  const cells = [String(b.requests), formatDuration(b.durationMs), b.requestsPerSecond.toFixed(1), perSecond(b.bytesSentPerSecond), perSecond(b.bytesReceivedPerSecond), ms(l.p50), ms(l.p90), ms(l.p99), ms(l['p99.9']), ms(l.max)];
+  return [
+    '<h2 id="bench-heading">Load</h2>',
+    '<section id="bench" class="bench" aria-label="load">',
+    `<table class="bench-figures"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody><tr>${cells.map((c) => `<td>${e(c)}</td>`).join('')}</tr></tbody></table>`,
+    `<dl class="meta"><dt>Errors</dt><dd>${countsText(b.errors)}</dd><dt>protocolStatus</dt><dd>${countsText(b.protocolStatus)}</dd><dt>Violations under load</dt><dd>${countsText(b.violations)}</dd></dl>`,
+    '</section>',
+  ].join('\n');
+}
+
 /** The HTML page of a report. */
 export const writeHtml: ReportWriter = (report) => {
   const sectionOf = new Map<string, string>(report.requirements.map((r) => [r.id, r.section]));
@@ -239,6 +269,7 @@ export const writeHtml: ReportWriter = (report) => {
     metaList(report),
     '</header>',
     summarySection(report),
+    ...(report.bench === undefined ? [] : [benchBlock(report)]),
     filtersBar(sections),
     '<h2 id="requirements-heading">Requirements</h2>',
     requirementsTable(report),

@@ -44,6 +44,26 @@ export const writeMarkdown: ReportWriter = (report) => {
     `|${verdicts.map(() => '---:').join('|')}|---:|`,
     `| ${verdicts.map((v) => String(s[v])).join(' | ')} | ${s.total} |`,
   ];
+  const b = report.bench;
+  if (b !== undefined) {
+    const l = b.latencyMs;
+    const counts = (c: Readonly<Record<string, number>>): string => {
+      const entries = Object.entries(c).sort((x, y) => y[1] - x[1]);
+      return entries.length === 0 ? 'none' : entries.map(([k, n]) => `${markdownCode(k)} ${n}`).join(', ');
+    };
+    const rate = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB/s` : `${(n / 1e3).toFixed(1)} kB/s`);
+    const ms = (n: number): string => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+    out.push(
+      '',
+      '### Load',
+      '',
+      '| requests | duration | req/s | sent | received | p50 | p90 | p99 | p99.9 | max |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| ${b.requests} | ${formatDuration(b.durationMs)} | ${b.requestsPerSecond.toFixed(1)} | ${rate(b.bytesSentPerSecond)} | ${rate(b.bytesReceivedPerSecond)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l['p99.9'])} | ${ms(l.max)} |`,
+      '',
+      `Errors: ${counts(b.errors)}. protocolStatus: ${counts(b.protocolStatus)}. Violations under load: ${counts(b.violations)}.`,
+    );
+  }
   for (const { verdict, heading, mark } of listed) {
     const items = report.results.filter((r) => r.verdict === verdict);
     if (items.length === 0) continue;

@@ -282,3 +282,33 @@ export function writeMatrixMarkdown(reports: readonly ComplianceReport[], option
   out.push('');
   return out.join('\n');
 }
+
+/** The verdicts a group cell counts, worst first, and their marks. */
+const groupCellVerdicts: readonly Verdict[] = ['error', 'fail', 'warn', 'pass', 'info', 'skip'];
+
+/**
+ * The matrix by group of scenarios, in Markdown: one row per suite group (suite order), one column per
+ * implementation, each cell the count of that group's scenarios by verdict (`✅ 12 ❌ 2`), worst first; the
+ * last row totals each implementation.
+ */
+export function writeGroupMatrixMarkdown(reports: readonly ComplianceReport[]): string {
+  const names = columnNames(reports);
+  const groups = [...new Set(reports.flatMap((r) => r.results.map((x) => x.group)))].sort(
+    (a, b) => (groupOrder.get(a) ?? groupOrder.size) - (groupOrder.get(b) ?? groupOrder.size) || a.localeCompare(b),
+  );
+  const cell = (results: readonly ScenarioResult[]): string => {
+    if (results.length === 0) return '—';
+    const parts = groupCellVerdicts.map((v) => [v, results.filter((r) => r.verdict === v).length] as const).filter(([, n]) => n > 0);
+    return parts.map(([v, n]) => `${marks[v]} ${n}`).join(' ');
+  };
+  const out = [
+    `| group | ${names.map((n) => escapeMarkdown(n, 40)).join(' | ')} |`,
+    `|---|${names.map(() => ':---').join('|')}|`,
+    ...groups.map((g) => `| ${escapeMarkdown(g, 40)} | ${reports.map((r) => cell(r.results.filter((x) => x.group === g))).join(' | ')} |`),
+    `| **all** | ${reports.map((r) => cell(r.results)).join(' | ')} |`,
+    '',
+    `${groupCellVerdicts.map((v) => `${marks[v]} ${v}`).join(' · ')}`,
+    '',
+  ];
+  return out.join('\n');
+}

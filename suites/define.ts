@@ -29,6 +29,59 @@ export interface Needs {
   readonly roles?: readonly RoleName[];
   readonly multiplex?: boolean;
   readonly keepConn?: boolean;
+  /** The harness starts the application itself (`--spawn`): the runner skips the scenario otherwise. @see §2.2 */
+  readonly spawn?: boolean;
+}
+
+/** How a process ended: its exit status, or the signal that ended it. @see §7 */
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** The transports a spawned application's listening socket (fd 0) can have. @see §2.2 */
+export type SpawnTransport = 'tcp' | 'unix';
+
+/** How a process scenario starts its own instance of the application. */
+export interface LaunchOptions {
+  /** fd 0 listens on 127.0.0.1 (`tcp`) or on a Unix socket in a temporary folder (`unix`). */
+  readonly transport: SpawnTransport;
+  /** Changes to the target's environment: a string sets the variable, `null` removes it. */
+  readonly env?: Readonly<Record<string, string | null>>;
+}
+
+/** An instance of the application a process scenario started; stopped by the harness when the scenario ends. */
+export interface SpawnedApp {
+  readonly transport: SpawnTransport;
+  /** Opens a connection to this instance's listening socket; its traffic goes into the scenario's transcript. */
+  connect(): Promise<ScenarioConnection>;
+  /** Sends a signal to the process (not its group); false when it has already ended. */
+  signal(signal: NodeJS.Signals): boolean;
+  /** How the process ended, or `undefined` if it still runs after `timeoutMs`. */
+  waitExit(timeoutMs: number): Promise<ProcessExit | undefined>;
+  /** The end of what the process wrote on stdout and stderr. */
+  output(maxBytes?: number): string;
+}
+
+/** What running the application with fd 0 a pipe (as a CGI program is run) gave. @see §2.2 */
+export interface PipedRun {
+  /** How it ended; `undefined` when it still ran at the deadline and was killed. */
+  readonly exit: ProcessExit | undefined;
+  /** stdout, at most 64 KiB. */
+  readonly stdout: Uint8Array;
+  /** The end of stderr, as text. */
+  readonly stderr: string;
+  readonly elapsedMs: number;
+}
+
+/** Control over the application's process, given to scenarios only when the harness spawned it. @see §2.2 §3.2 §7 */
+export interface SpawnControl {
+  /** The transport of the target's own listening socket. */
+  readonly transport: SpawnTransport;
+  /** Starts another instance of the target's command with a fresh listening socket as fd 0. */
+  launch(options: LaunchOptions): Promise<SpawnedApp>;
+  /** Runs the target's command with fd 0 a pipe carrying `stdin` (then closed) and `env` added, as a web server runs a CGI program. */
+  runPiped(options: { readonly env: Readonly<Record<string, string>>; readonly stdin: Uint8Array; readonly timeoutMs: number }): Promise<PipedRun>;
 }
 
 /** Requests on a connection as a scenario plans them. Defaults make a valid Responder request. */
@@ -149,6 +202,8 @@ export interface ScenarioContext {
   sleep(ms: number): Promise<void>;
   /** Seeded random integers in [min, max], for scenarios that pick values. */
   randomInt(min: number, max: number): number;
+  /** The application's process, when the harness spawned it (`--spawn`); scenarios that need it declare `needs.spawn`. */
+  readonly spawn?: SpawnControl;
 }
 
 /** The groups, in the spec's order; the runner prints and reports by group. */
@@ -166,6 +221,7 @@ export const scenarioGroups = [
   'request-ids',
   'robustness',
   'limits',
+  'process',
   'web-server',
 ] as const;
 export type ScenarioGroup = (typeof scenarioGroups)[number];

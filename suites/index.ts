@@ -16,6 +16,7 @@ import { scenarios as abort } from './abort/index.ts';
 import { scenarios as requestIds } from './request-ids/index.ts';
 import { scenarios as robustness } from './robustness/index.ts';
 import { scenarios as limits } from './limits/index.ts';
+import { scenarios as processGroup } from './process/index.ts';
 
 export const appScenarios: readonly Scenario[] = [
   ...recordLayer,
@@ -31,4 +32,5 @@ export const appScenarios: readonly Scenario[] = [
   ...requestIds,
   ...robustness,
   ...limits,
+  ...processGroup,
 ];

@@ -4,10 +4,13 @@
  * `FCGISPEC_BENCH_REPS`); figures are machine-dependent and never asserted by tests.
  */
 import { codecSection } from './codec.ts';
+import { fuzzSection } from './fuzz.ts';
+import { compareSection } from './compare.ts';
+import { peerSection } from './peer.ts';
 import type { BenchRow, BenchSection } from './section.ts';
 
 /** Every section, in run order. Add new ones here (client rps, fuzz, …). */
-const sections: readonly BenchSection[] = [codecSection];
+const sections: readonly BenchSection[] = [codecSection, peerSection, compareSection, fuzzSection];
 
 function format(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toPrecision(3);

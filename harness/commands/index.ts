@@ -4,6 +4,10 @@
  */
 import type { CommandModule } from 'yargs';
 import { appCommand } from './app.ts';
+import { benchCommand } from './bench.ts';
+import { clientCommand } from './client.ts';
+import { fuzzCommand, replayCommand } from './fuzz.ts';
+import { peersCommand } from './peers.ts';
 import { reportCommand } from './report.ts';
 import { requestCommand } from './request.ts';
 import { serveCommand } from './serve.ts';
@@ -12,4 +16,14 @@ import { serveCommand } from './serve.ts';
 type ErasedCommand = CommandModule<object, object>;
 const erase = (command: object): ErasedCommand => command as ErasedCommand;
 
-export const commands: readonly ErasedCommand[] = [appCommand, requestCommand, serveCommand, reportCommand].map(erase);
+export const commands: readonly ErasedCommand[] = [
+  appCommand,
+  clientCommand,
+  fuzzCommand,
+  replayCommand,
+  benchCommand,
+  requestCommand,
+  serveCommand,
+  reportCommand,
+  peersCommand,
+].map(erase);

@@ -59,7 +59,7 @@ const afterEnd = defineScenario({
   },
 });
 
-const SLEEP_MS = 1500;
+const SLEEP_MS = 1000;
 
 const oneOfMany = defineScenario({
   id: 'abort.one-of-many',

@@ -12,7 +12,7 @@ import { HarnessError } from '../../harness/errors.ts';
 
 /** Most connections or requests a limits scenario opens at once. */
 export const LIMIT_CAP = 64;
-const SLEEP_MS = 1500;
+const SLEEP_MS = 1000;
 
 type Layout = 'connections' | 'one-connection';
 

@@ -37,21 +37,24 @@ const each = defineScenario({
   group: 'management',
   requirements: ['FCGI-4.1-get-values-answered', 'FCGI-4.1-only-names-asked', 'FCGI-4.1-limit-values', 'FCGI-4.1-mpxs-conns'],
   async run(ctx) {
-    for (const name of getValuesNames) {
-      // A fresh connection per query, so an application that closes after answering does not spoil the next.
-      const conn = await ctx.connect();
-      const { answered, pairs } = await queryValues(ctx, conn, [name]);
-      if (answered) {
-        const names = pairs.map((p) => toText(p.name));
-        checkOnlyAsked(ctx.check, [name], names);
-        checkValueFormats(ctx.check, pairs, formatRequirements);
-        // §4.1 defines the three variables; an application may still not understand one ("If the application
-        // doesn't understand a variable name … it omits that name"): recorded, not judged.
-        if (!names.includes(name)) ctx.check.observe(`${name} (asked alone)`, 'not answered');
-        await expectNoSecondResult(ctx, conn);
-      }
-      conn.close();
-    }
+    // A fresh connection per query, so an application that closes after answering does not spoil the next; the
+    // three at once (an application may also take them in turn, §3.2), so their quiet periods overlap.
+    await Promise.all(
+      getValuesNames.map(async (name) => {
+        const conn = await ctx.connect();
+        const { answered, pairs } = await queryValues(ctx, conn, [name]);
+        if (answered) {
+          const names = pairs.map((p) => toText(p.name));
+          checkOnlyAsked(ctx.check, [name], names);
+          checkValueFormats(ctx.check, pairs, formatRequirements);
+          // §4.1 defines the three variables; an application may still not understand one ("If the application
+          // doesn't understand a variable name … it omits that name"): recorded, not judged.
+          if (!names.includes(name)) ctx.check.observe(`${name} (asked alone)`, 'not answered');
+          await expectNoSecondResult(ctx, conn);
+        }
+        conn.close();
+      }),
+    );
   },
 });
 

@@ -80,6 +80,9 @@ const betweenRequests = defineScenario({
   },
 });
 
+/** How long the busy handler sleeps: far longer than a library takes to answer FCGI_GET_VALUES. */
+const BUSY_MS = 1000;
+
 const whileBusy = defineScenario({
   id: 'management.while-handler-busy',
   title: 'answers FCGI_GET_VALUES at once while a request handler is busy',
@@ -88,21 +91,24 @@ const whileBusy = defineScenario({
   needs: { probe: true },
   timeoutMs: 20_000,
   async run(ctx) {
-    const sleepMs = ctx.timeouts.replyMs + 500;
+    const sleepMs = ctx.timeouts.scale(BUSY_MS);
     const busy = await ctx.connect();
     // The handler sleeps; its request is complete (STDIN ended), so only the library can answer now.
     const pending = sendAndRead(busy, { requestId: 1, params: probe.sleep(sleepMs) }, { timeoutMs: sleepMs + ctx.timeouts.replyMs * 2 });
-    await ctx.sleep(Math.min(100, sleepMs / 4)); // let the handler start before asking
+    await ctx.sleep(Math.round(sleepMs / 10)); // let the handler start before asking
     // A multiplexing application can answer on the busy connection itself; otherwise ask on a second one.
     const asker = ctx.profile.multiplex ? busy : await ctx.connect();
     const where = ctx.profile.multiplex ? 'on the same connection' : 'on a second connection';
     await asker.sendRecord(getValuesRecord(getValuesNames));
-    const answer = await readGetValuesResult(asker, ctx.timeouts.replyMs);
+    // Half the sleep, asked a tenth into it: an answer in time came while the handler had long to sleep still; an
+    // application whose handler loop answers management records answers only once the request has ended.
+    const withinMs = Math.round(sleepMs / 2);
+    const answer = await readGetValuesResult(asker, withinMs);
     // §4.1: "The application's response should not involve the application proper but only the FastCGI library."
     ctx.check.that(
       answer.kind === 'result',
       'FCGI-4.1-answered-by-library',
-      `{FCGI_GET_VALUES_RESULT, 0, …} ${where} within ${ctx.timeouts.replyMs} ms while a handler sleeps ${sleepMs} ms`,
+      `{FCGI_GET_VALUES_RESULT, 0, …} ${where} within ${withinMs} ms while a handler sleeps ${sleepMs} ms`,
       answer.kind === 'other' ? describeEvent(answer.event) : '',
     );
     const done = await pending;

@@ -139,7 +139,7 @@ function concurrent(count: number, variant: Variant): Scenario {
   });
 }
 
-const SLEEP_MS = 1500;
+const SLEEP_MS = 1000;
 
 /** A slow request first, quick ones after it: the quick ones must not wait for the slow one. */
 const outOfOrder = defineScenario({

@@ -3,6 +3,7 @@ import { paddingScenarios } from './padding.scenario.ts';
 import { maxRecordScenarios } from './max-record.scenario.ts';
 import { segmentationScenarios } from './segmentation.scenario.ts';
 import { headerFieldScenarios } from './header-fields.scenario.ts';
+import { captureScenarios } from './capture.scenario.ts';
 
 /** Scenarios of the `record-layer` group, in the order they run. */
 export const scenarios: readonly Scenario[] = [
@@ -10,4 +11,5 @@ export const scenarios: readonly Scenario[] = [
   ...maxRecordScenarios,
   ...segmentationScenarios,
   ...headerFieldScenarios,
+  ...captureScenarios,
 ];

@@ -5,12 +5,30 @@
  */
 import { FCGI_END_REQUEST, FCGI_KEEP_CONN, FCGI_STDOUT, protocolStatusName } from '../../spec/constants.ts';
 import { decodeEndRequestBody } from '../../reference/codec/bodies.ts';
+import type { DecodedRecord } from '../../reference/codec/record.ts';
 import { defineScenario, type Scenario, type ScenarioConnection } from '../define.ts';
 import { beginRecord, encodePlan, encodeRecords, formatSize, probe } from '../kit.ts';
-import { collectFor, expectFreshServed, observeCounts, settle } from '../kit-flow.ts';
+import { collectFor, expectFreshServed, observeCounts, settle, type QuietResult } from '../kit-flow.ts';
 import { HarnessError } from '../../harness/errors.ts';
 
 const STORM = 1024;
+
+/**
+ * Takes every event until nothing has come for `quietMs` (or `maxMs` in all): answers to a burst of records
+ * come together, so waiting out the whole reply time after the last one adds nothing.
+ */
+async function collectUntilQuiet(conn: ScenarioConnection, quietMs: number, maxMs: number): Promise<QuietResult> {
+  const deadline = performance.now() + maxMs;
+  const records: DecodedRecord[] = [];
+  for (;;) {
+    const left = Math.round(deadline - performance.now());
+    if (left <= 0) return { records };
+    const more = await collectFor(conn, Math.min(quietMs, left));
+    records.push(...more.records);
+    if (more.closed) return { records, closed: more.closed };
+    if (more.records.length === 0) return { records };
+  }
+}
 
 const beginStorm = defineScenario({
   id: 'robustness.begin-storm',
@@ -24,7 +42,7 @@ const beginStorm = defineScenario({
     // Ids spread over the whole range: an application that tracks ids in an array indexed by id sees them all.
     const ids = Array.from({ length: STORM }, (_, i) => 1 + i * 64);
     void conn.send(encodeRecords(ids.map((id) => beginRecord(id, { flags: FCGI_KEEP_CONN }))));
-    const answers = await collectFor(conn, ctx.timeouts.replyMs);
+    const answers = await collectUntilQuiet(conn, ctx.timeouts.quietMs, ctx.timeouts.replyMs);
     const words = answers.records.map((r) => (r.type === FCGI_END_REQUEST ? `END_REQUEST ${protocolStatusName(decodeEndRequestBody(r.content).protocolStatus)}` : `type ${r.type}`));
     if (answers.closed) words.push(`connection closed (${answers.closed.how})`);
     // Requests with no PARAMS yet are simply open; refusals (FCGI_CANT_MPX_CONN, FCGI_OVERLOADED) and a close are
@@ -82,12 +100,17 @@ const closeWhileHandlerRuns = defineScenario({
   timeoutMs: 15_000,
   async run(ctx) {
     const sleepMs = ctx.timeouts.scale(SLEEP_MS);
-    for (let i = 0; i < 5; i++) {
-      const conn = await ctx.connect();
-      await conn.send(encodePlan(ctx, { requestId: 1, flags: i % 2 ? FCGI_KEEP_CONN : 0, params: probe.sleep(sleepMs) }));
-      await settle(ctx);
-      conn.close();
-    }
+    // All five at once (§3.2 lets the application take them in turn): each request is on the wire, its handler
+    // asleep, when its connection closes.
+    const conns = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const conn = await ctx.connect();
+        await conn.send(encodePlan(ctx, { requestId: 1, flags: i % 2 ? FCGI_KEEP_CONN : 0, params: probe.sleep(sleepMs) }));
+        return conn;
+      }),
+    );
+    await settle(ctx);
+    for (const conn of conns) conn.close();
     // Let every handler wake up and write into its closed connection (EPIPE, SIGPIPE).
     await ctx.sleep(sleepMs + ctx.timeouts.quietMs);
     await expectFreshServed(ctx, 'FCGI-3.5-accept-after-close', 'after five connections closed while their handler slept');
