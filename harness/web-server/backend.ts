@@ -42,10 +42,42 @@ import type { AnswerExchange, AnswerHandler, CgiAnswer, RequestEnding, RequestTr
 export const STDIN_KEEP_BYTES = 16 * 1024 * 1024;
 /** FCGI_PARAMS bytes gathered per request before it counts as too large to decode. */
 export const PARAMS_KEEP_BYTES = 8 * 1024 * 1024;
-/** Log lines kept between two `takeLog` calls; later ones are counted. */
-export const MAX_LOG_LINES = 20_000;
+/** Log lines kept between two `takeLog` calls: the first ones and, in a ring, the last ones; the rest are counted. */
+export const LOG_HEAD_LINES = 1500;
+export const LOG_TAIL_LINES = 500;
 /** Hex bytes of a record kept in its log line. */
 const LOG_HEX_BYTES = 64;
+
+/** A record kept for the log: its header and the start of its content, described only if the line is kept. */
+interface LoggedRecord {
+  readonly atMs: number;
+  readonly dir: 'sent' | 'received';
+  readonly conn: number;
+  readonly record: DecodedRecord;
+  readonly contentLength: number;
+}
+
+type LogEntry = TranscriptLine | LoggedRecord;
+
+// Enough of a PARAMS record to list its pairs, enough of any other for its one-line summary.
+const keptContent = (type: number): number => (type === FCGI_PARAMS ? 8192 : 256);
+
+function logLine(entry: LogEntry): TranscriptLine {
+  if (!('record' in entry)) return entry;
+  const { record, contentLength } = entry;
+  const length = FCGI_HEADER_LEN + contentLength + record.paddingLength;
+  const head = Buffer.alloc(Math.min(LOG_HEX_BYTES, length));
+  head[0] = record.version;
+  head[1] = record.type;
+  head.writeUInt16BE(record.requestId, 2);
+  head.writeUInt16BE(contentLength, 4);
+  head[6] = record.paddingLength;
+  head[7] = record.reserved;
+  head.set(record.content.subarray(0, head.length - FCGI_HEADER_LEN), FCGI_HEADER_LEN);
+  const described = describeRecord(record);
+  const records = [contentLength === record.content.length ? described : { ...described, contentLength }];
+  return { atMs: entry.atMs, dir: entry.dir, conn: entry.conn, hex: toHex(head), byteLength: length, records };
+}
 
 const TAG = /\/fcgispec\/([A-Za-z0-9._-]+)\/([0-9]{1,9})(?=[/?#;\0]|$)/;
 const TAG_PARAMS = ['REQUEST_URI', 'DOCUMENT_URI', 'SCRIPT_NAME', 'SCRIPT_FILENAME', 'PATH_INFO'] as const;
@@ -98,6 +130,8 @@ export interface BackendOptions {
   /** How long the default answer waits for the end of FCGI_STDIN (default 5000 ms). */
   readonly stdinWaitMs?: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const sinceStart = (t0: number): number => Math.round((performance.now() - t0) * 1000) / 1000;
 
@@ -564,7 +598,9 @@ export class Backend implements ConnectionOwner {
   #binding: Binding | undefined;
   #bound: Trace[] = [];
   #exchanges = new Set<Exchange>();
-  #log: TranscriptLine[] = [];
+  #log: LogEntry[] = [];
+  #logTail: LogEntry[] = [];
+  #tailAt = 0;
   #logDropped = 0;
   #findings: BackendFinding[] = [];
   readonly #management: ManagementEntry[] = [];
@@ -629,10 +665,14 @@ export class Backend implements ConnectionOwner {
     return closed;
   }
 
-  /** Log lines since the last call (and how many were dropped past the bound). */
+  /** Log lines since the last call: the first and the last ones, and how many between them were dropped. */
   takeLog(): { readonly lines: readonly TranscriptLine[]; readonly dropped: number } {
-    const out = { lines: this.#log, dropped: this.#logDropped };
+    const tail = this.#logTail.length < LOG_TAIL_LINES ? this.#logTail : [...this.#logTail.slice(this.#tailAt), ...this.#logTail.slice(0, this.#tailAt)];
+    const gap: LogEntry[] = this.#logDropped > 0 && tail[0] ? [{ atMs: tail[0].atMs, dir: 'note', conn: tail[0].conn, text: `${this.#logDropped} log lines left out here (the backend keeps the first ${LOG_HEAD_LINES} and the last ${LOG_TAIL_LINES})` }] : [];
+    const out = { lines: [...this.#log, ...gap, ...tail].map(logLine), dropped: this.#logDropped };
     this.#log = [];
+    this.#logTail = [];
+    this.#tailAt = 0;
     this.#logDropped = 0;
     return out;
   }
@@ -673,26 +713,25 @@ export class Backend implements ConnectionOwner {
   // ---- for connections ----
 
   /** @internal */
-  log(line: TranscriptLine): void {
-    if (this.#log.length >= MAX_LOG_LINES) {
-      this.#logDropped++;
+  log(line: LogEntry): void {
+    if (this.#log.length < LOG_HEAD_LINES) {
+      this.#log.push(line);
       return;
     }
-    this.#log.push(line);
+    if (this.#logTail.length < LOG_TAIL_LINES) {
+      this.#logTail.push(line);
+      return;
+    }
+    this.#logTail[this.#tailAt] = line;
+    this.#tailAt = (this.#tailAt + 1) % LOG_TAIL_LINES;
+    this.#logDropped++;
   }
 
   /** @internal */
   logRecord(dir: 'sent' | 'received', conn: number, atMs: number, record: DecodedRecord): void {
-    const length = FCGI_HEADER_LEN + record.content.length + record.paddingLength;
-    const head = Buffer.alloc(Math.min(LOG_HEX_BYTES, length));
-    head[0] = record.version;
-    head[1] = record.type;
-    head.writeUInt16BE(record.requestId, 2);
-    head.writeUInt16BE(record.content.length, 4);
-    head[6] = record.paddingLength;
-    head[7] = record.reserved;
-    head.set(record.content.subarray(0, head.length - FCGI_HEADER_LEN), FCGI_HEADER_LEN);
-    this.log({ atMs, dir, conn, hex: toHex(head), byteLength: length, records: [describeRecord(record)] });
+    // Only a copy of the header fields and the start of the content: the chunk the record views is not kept.
+    const content = Buffer.from(record.content.subarray(0, keptContent(record.type)));
+    this.log({ atMs, dir, conn, contentLength: record.content.length, record: { ...record, content, padding: EMPTY } });
   }
 
   /** @internal */

@@ -110,7 +110,7 @@ export class WebServerScenarioContext implements WebServerContext {
       if (!this.#finished) this.note(`HTTP #${n}: ${describeHttp(outcome)}`);
       return outcome;
     });
-    return { path, n, done, abort: sent.abort };
+    return { path, n, done, head: sent.head, abort: sent.abort };
   }
 
   requests(): readonly RequestTrace[] {

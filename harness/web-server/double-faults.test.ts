@@ -30,7 +30,7 @@ const matrix: Readonly<Record<DoubleFault, readonly [scenario: string, requireme
   'padding-in-body': ['response.padding.aligned-max', 'FCGI-3.3-padding-discarded-web-server', 'fail'],
   'drop-tiny-records': ['response.split.tiny-records', 'FCGI-3.3-stream-value-web-server', 'fail'],
   'rejection-as-200': ['rejection.overloaded', 'FCGI-5.5-rejection-handled', 'warn'],
-  'truncated-as-success': ['response.close-before-end', INVALID_RESPONSE, 'warn'],
+  'truncated-as-success': ['response.close-before-end.at-once', INVALID_RESPONSE, 'warn'],
   'no-abort': ['connection.abort-on-client-close', 'FCGI-5.4-abort-on-client-close', 'warn'],
   'serial-stdin': ['connection.reads-while-sending', 'FCGI-6.1-web-server-reads-while-sending', 'warn'],
 };

@@ -5,7 +5,7 @@
  * instead of closing, and a response cut short can be told from a whole one.
  */
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
-import type { HttpHandle, HttpOutcome, HttpRequestPlan, HttpResponse } from '../../suites/web-server/define.ts';
+import type { HttpOutcome, HttpRequestPlan, HttpResponse } from '../../suites/web-server/define.ts';
 
 /** Bytes of a response body kept; more is read and counted but not kept. */
 export const MAX_RESPONSE_BODY = 32 * 1024 * 1024;
@@ -40,7 +40,7 @@ function joinHeaders(message: IncomingMessage): Record<string, string> {
 }
 
 /** Sends one request as planned. `abort()` closes its connection (the HTTP client goes away). */
-export function sendHttp(plan: HttpRequestPlan, options: SendOptions): { readonly done: Promise<HttpOutcome>; abort(): void } {
+export function sendHttp(plan: HttpRequestPlan, options: SendOptions): { readonly done: Promise<HttpOutcome>; readonly head: Promise<number | undefined>; abort(): void } {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -52,6 +52,8 @@ export function sendHttp(plan: HttpRequestPlan, options: SendOptions): { readonl
   let settled = false;
   let resolveDone!: (o: HttpOutcome) => void;
   const done = new Promise<HttpOutcome>((resolve) => (resolveDone = resolve));
+  let resolveHead!: (status: number | undefined) => void;
+  const head = new Promise<number | undefined>((resolve) => (resolveHead = resolve));
   let response: IncomingMessage | undefined;
   const parts: Buffer[] = [];
   let kept = 0;
@@ -66,6 +68,7 @@ export function sendHttp(plan: HttpRequestPlan, options: SendOptions): { readonl
     clearTimeout(timer);
     req.destroy();
     agent.destroy();
+    resolveHead(undefined);
     resolveDone(outcome);
   };
 
@@ -82,6 +85,7 @@ export function sendHttp(plan: HttpRequestPlan, options: SendOptions): { readonl
   });
   req.on('response', (res) => {
     response = res;
+    resolveHead(res.statusCode ?? 0);
     res.on('data', (chunk: Buffer) => {
       if (kept + chunk.length <= MAX_RESPONSE_BODY) {
         parts.push(chunk);
@@ -143,10 +147,5 @@ export function sendHttp(plan: HttpRequestPlan, options: SendOptions): { readonl
       // The request's 'error' event settles it.
     }
   })();
-  return { done, abort };
-}
-
-/** An `HttpHandle` for a tagged request. */
-export function handleOf(path: string, n: number, sent: { readonly done: Promise<HttpOutcome>; abort(): void }): HttpHandle {
-  return { path, n, done: sent.done, abort: sent.abort };
+  return { done, head, abort };
 }

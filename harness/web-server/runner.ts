@@ -169,34 +169,32 @@ async function runOne(scenario: WebServerScenario, o: ClientRunOptions, timeouts
   // same record type, any lengths) in a later scenario is only counted in its transcript.
   const perRequirement = new Map<RequirementId, number>();
   let repeated = 0;
+  const seen = new Set<string>();
   for (const f of backend.takeFindings()) {
     const key = findingKey(f);
     if (reported.has(key)) {
       repeated++;
       continue;
     }
+    seen.add(key);
     const n = (perRequirement.get(f.finding.requirement) ?? 0) + 1;
     perRequirement.set(f.finding.requirement, n);
     if (n <= MAX_FINDINGS_PER_REQUIREMENT) ctx.check.add(toFinding(f, startMs, levelOf, o.strict));
   }
-  for (const key of [...backendKeys(ctx.check.findings)]) reported.add(key);
+  for (const key of seen) reported.add(key);
   for (const [requirement, n] of perRequirement) {
     if (n > MAX_FINDINGS_PER_REQUIREMENT) ctx.note(`${n - MAX_FINDINGS_PER_REQUIREMENT} more findings about ${requirement} not listed`);
   }
   if (repeated > 0) ctx.note(`${repeated} record(s) with a deviation already reported earlier in the run (validator findings are reported once per run)`);
   const log = backend.takeLog();
-  const transcript = scenarioTranscript(log.lines, log.dropped, ctx.notes, startMs);
+  const transcript = scenarioTranscript(log.lines, ctx.notes, startMs);
   return resultOf(scenario, { end, findings: ctx.check.findings, observations: ctx.check.observations }, durationMs, transcript);
 }
 
 // Same requirement, same expectation, same text once the numbers are left out.
-function findingKey(f: BackendFinding | Finding): string {
-  const { requirement, expected, actual } = 'finding' in f ? f.finding : f;
-  return `${requirement}|${expected}|${actual.replace(/ \(backend connection #.*\)$/, '').replace(/[0-9]+/g, '#')}`;
-}
-
-function* backendKeys(findings: readonly Finding[]): Iterable<string> {
-  for (const f of findings) if (/\(backend connection #/.test(f.actual)) yield findingKey(f);
+function findingKey(f: BackendFinding): string {
+  const { requirement, expected, actual } = f.finding;
+  return `${requirement}|${expected}|${actual.replace(/[0-9]+/g, '#')}`;
 }
 
 function toFinding(f: BackendFinding, startMs: number, levelOf: (id: RequirementId) => Level, strict: boolean): Finding {
@@ -226,7 +224,7 @@ function resultOf(scenario: WebServerScenario, outcome: Outcome, durationMs: num
  * scenario's start, connections numbered from 0 in the order they appear (each first appearance says which
  * backend connection it is), capped to `TRANSCRIPT_LINES` lines.
  */
-export function scenarioTranscript(lines: readonly TranscriptLine[], dropped: number, notes: readonly ContextNote[], startMs: number): Transcript {
+export function scenarioTranscript(lines: readonly TranscriptLine[], notes: readonly ContextNote[], startMs: number): Transcript {
   const numbers = new Map<number, number>();
   const all: TranscriptLine[] = [];
   let omittedBytes = 0;
@@ -255,7 +253,6 @@ export function scenarioTranscript(lines: readonly TranscriptLine[], dropped: nu
     for (const l of left) omittedBytes += l.byteLength ?? 0;
     kept = [...all.slice(0, head), { atMs: left[0]!.atMs, dir: 'note', conn: left[0]!.conn, text: `${left.length} lines left out (cap ${TRANSCRIPT_LINES} lines)` }, ...all.slice(all.length - tail)];
   }
-  if (dropped > 0) kept = [...kept, { atMs: kept.at(-1)?.atMs ?? 0, dir: 'note', conn: 0, text: `${dropped} more log lines were not kept` }];
   return { lines: kept, cap: { bytesPerConnection: Number.MAX_SAFE_INTEGER, bytesPerLine: 64, lines: TRANSCRIPT_LINES }, omittedBytes };
 }
 

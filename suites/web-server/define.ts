@@ -55,6 +55,8 @@ export interface HttpHandle {
   /** The tag number `n`: FastCGI requests carrying it belong to this HTTP request. */
   readonly n: number;
   readonly done: Promise<HttpOutcome>;
+  /** Resolves with the status once the response head has arrived, or undefined when the request ended without one. */
+  readonly head: Promise<number | undefined>;
   /** Closes the HTTP connection now (the HTTP client goes away). */
   abort(): void;
 }

@@ -17,9 +17,9 @@ import {
   FCGI_STDOUT,
 } from '../../spec/constants.ts';
 import { patternBytes } from '../kit.ts';
-import { defineWebServerScenario, type AnswerExchange, type CgiAnswer, type HttpOutcome, type WebServerContext } from './define.ts';
+import { defineWebServerScenario, type AnswerExchange, type CgiAnswer, type HttpHandle, type HttpOutcome, type WebServerContext, type WebServerScenario } from './define.ts';
 import { INVALID_RESPONSE, STALL_TIMEOUT } from './requirements.ts';
-import { R, describeHttp, expectResponse, framingOf, responseOf, text, textHeaders } from './kit.ts';
+import { R, describeHttp, expectResponse, framingOf, responseOf, text, textHeaders, within } from './kit.ts';
 
 // Answers with `answer` once STDIN has ended; returns the HTTP outcome.
 async function answered(ctx: WebServerContext, answer: CgiAnswer | ((ex: AnswerExchange) => Promise<void>)): Promise<HttpOutcome> {
@@ -225,20 +225,31 @@ export const endBeforeOutput = defineWebServerScenario({
   },
 });
 
-export const closeBeforeEnd = defineWebServerScenario({
-  id: 'response.close-before-end',
-  title: 'shows an error, not a truncated success, when the application closes before FCGI_END_REQUEST',
-  requirements: [INVALID_RESPONSE],
-  async run(ctx) {
-    const body = patternBytes(64 * 1024, 8);
-    const outcome = await answered(ctx, async (ex) => {
-      await ex.response.write(Buffer.concat([Buffer.from('Content-Type: application/octet-stream\r\n\r\n', 'latin1'), body.subarray(0, 16 * 1024)]));
-      ex.close();
-    });
-    ctx.check.observe('response framing', framingOf(outcome));
-    ctx.check.that(isShownAsError(outcome), INVALID_RESPONSE, 'an HTTP error: a 5xx, or a response cut short (no last chunk, fewer bytes than Content-Length)', `${describeHttp(outcome)} (${framingOf(outcome)}) after 16 KiB of output and a close`);
-  },
-});
+function closeBeforeEnd(id: `response.close-before-end.${string}`, afterHead: boolean): WebServerScenario {
+  return defineWebServerScenario({
+    id,
+    title: `shows an error, not a truncated success, when the application closes before FCGI_END_REQUEST ${afterHead ? 'once the response has begun' : 'right after its output'}`,
+    requirements: [INVALID_RESPONSE],
+    async run(ctx) {
+      const body = patternBytes(64 * 1024, 8);
+      let handle: HttpHandle | undefined;
+      ctx.answer(async (ex) => {
+        await ex.drainStdin();
+        await ex.response.write(Buffer.concat([Buffer.from('Content-Type: application/octet-stream\r\n\r\n', 'latin1'), body.subarray(0, 16 * 1024)]));
+        // Once the HTTP client has the response head, the server can only show the failure by cutting the body short.
+        if (afterHead && handle) ctx.note(`response head ${(await within(handle.head, ctx.timeouts.scale(2000))) === undefined ? 'not yet in after 2 s' : 'in'}: closing`);
+        ex.close();
+      });
+      handle = ctx.startHttp({ timeoutMs: ctx.timeouts.scale(6000) });
+      const outcome = await handle.done;
+      ctx.check.observe('response framing', framingOf(outcome));
+      ctx.check.that(isShownAsError(outcome), INVALID_RESPONSE, 'an HTTP error: a 5xx, or a response cut short (no last chunk, fewer bytes than Content-Length)', `${describeHttp(outcome)} (${framingOf(outcome)}) after 16 KiB of output and a close`);
+    },
+  });
+}
+
+export const closeAtOnce = closeBeforeEnd('response.close-before-end.at-once', false);
+export const closeAfterHead = closeBeforeEnd('response.close-before-end.after-head', true);
 
 export const stall = defineWebServerScenario({
   id: 'response.stall',
@@ -368,7 +379,8 @@ export const scenarios = [
   stderrFlood,
   appStatus,
   endBeforeOutput,
-  closeBeforeEnd,
+  closeAtOnce,
+  closeAfterHead,
   stall,
   unknownType,
   unsolicitedValues,
