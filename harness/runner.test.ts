@@ -87,6 +87,20 @@ const crashing = scenario(
   },
   { hostile: true },
 );
+// Crashes the app, then tries a second connection: the scenario ends in E_CONNECT, caused by the crash.
+const crashThenConnect = scenario('test.crash-then-connect', async (ctx) => {
+  const conn = await ctx.connect();
+  await conn.sendRequest({ requestId: 1, params: { SCRIPT_NAME: '/crash' } });
+  await conn.waitClose(1000);
+  await ctx.connect();
+});
+// Crashes the app and then gives up, as a scenario does when its precondition cannot be checked.
+const crashThenSkip = scenario('test.crash-then-skip', async (ctx) => {
+  const conn = await ctx.connect();
+  await conn.sendRequest({ requestId: 1, params: { SCRIPT_NAME: '/crash' } });
+  await conn.waitClose(1000);
+  ctx.skip('no answer to check');
+});
 const afterCrash = scenario('test.after-crash', async (ctx) => {
   await request(ctx, '/');
 });
@@ -166,6 +180,25 @@ describe('runScenarios against an in-test app', () => {
     expect(crash.actual).toMatch(/^target stopped serving after this scenario/);
     expect(results[2]!.actual).toMatch(/target down since test\.crash/);
     expect(notes.join('\n')).toMatch(/target down since test\.crash/);
+  });
+
+  it('lets a crash found by the liveness check decide over the error the scenario ended in', async () => {
+    const { target, crashed } = await miniTarget();
+    const results = await runScenarios(options(target, [crashThenConnect]));
+    expect(crashed()).toBe(true);
+    const [result] = results;
+    expect(result?.verdict).toBe('fail');
+    expect(result?.findings.map((f) => f.requirement)).toEqual([LIVENESS_REQUIREMENT]);
+    const notes = result?.transcript?.lines.filter((l) => l.dir === 'note').map((l) => l.text ?? '') ?? [];
+    expect(notes.join('\n')).toMatch(/ended E_CONNECT/);
+  });
+
+  it('checks liveness after a skipped scenario too', async () => {
+    const { target, crashed } = await miniTarget();
+    const results = await runScenarios(options(target, [crashThenSkip]));
+    expect(crashed()).toBe(true);
+    expect(results[0]?.verdict).toBe('fail');
+    expect(results[0]?.actual).toMatch(/^target stopped serving after this scenario/);
   });
 
   it('runs scenarios concurrently and reports them in suite order', async () => {

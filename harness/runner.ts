@@ -261,6 +261,8 @@ class AppRun {
         scenario.hostile === true ||
         executed.verdict === 'fail' ||
         executed.verdict === 'error' ||
+        // A scenario may skip because the target stopped answering its first request.
+        executed.verdict === 'skip' ||
         this.#o.target.exited() !== undefined;
       if (needsLiveness) {
         if (!exclusive) {
@@ -372,6 +374,7 @@ class AppRun {
         this.#o.listener?.onNote?.(this.#down);
       }
     }
+    executed.blameStoppedTarget();
     executed.addFinding({
       requirement: LIVENESS_REQUIREMENT,
       verdict: 'fail',
@@ -428,6 +431,7 @@ class Executed {
   readonly #make: (o: Outcome, ms: number, t: Transcript) => ScenarioResult;
   readonly #extra: Finding[] = [];
   readonly #notes: ScenarioNote[] = [];
+  #targetStopped = false;
 
   constructor(ctx: HarnessContext, end: RunEnd, durationMs: number, make: (o: Outcome, ms: number, t: Transcript) => ScenarioResult) {
     this.#ctx = ctx;
@@ -450,16 +454,32 @@ class Executed {
     this.#extra.push(finding);
   }
 
+  /**
+   * The liveness check found the target dead: an error the scenario ended in (E_CONNECT, E_TIMEOUT on the
+   * dead connection) is a symptom of that, so the liveness failure decides the verdict and the error becomes a note.
+   */
+  blameStoppedTarget(): void {
+    this.#targetStopped = true;
+  }
+
   note(text: string): void {
     this.#notes.push({ atMs: this.#ctx.now(), text });
   }
 
   finish(): ScenarioResult {
+    if (this.#targetStopped && this.#end.kind !== 'finished') {
+      const how = this.#end.kind === 'error' ? `${this.#end.code}: ${this.#end.message}` : `skipped: ${this.#end.reason}`;
+      this.note(`the scenario itself ended ${how}; the stopped target explains it`);
+    }
     return this.#make(this.#outcome(), this.#durationMs, scenarioTranscript(this.#ctx.connections, [...this.#ctx.notes, ...this.#notes]));
   }
 
   #outcome(): Outcome {
-    return { end: this.#end, findings: [...this.#ctx.check.findings, ...this.#extra], observations: this.#ctx.check.observations };
+    const findings = [...this.#ctx.check.findings, ...this.#extra];
+    if (this.#targetStopped && this.#end.kind !== 'finished') {
+      return { end: { kind: 'finished' }, findings, observations: this.#ctx.check.observations };
+    }
+    return { end: this.#end, findings, observations: this.#ctx.check.observations };
   }
 }
 
