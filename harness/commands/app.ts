@@ -4,13 +4,10 @@
  * @see §2.2 §3.2
  */
 import { randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { AddressError, formatAddress, parseAddress } from '../../reference/address.ts';
-import { writers, reportExtensions, type ReportFormat } from '../../reports/index.ts';
-import { applyExpectations, formatGate, parseExpectations, type Expectations } from '../../reports/expectations.ts';
-import type { ComplianceReport } from '../../reports/model.ts';
+import { applyExpectations, formatGate } from '../../reports/expectations.ts';
 import { buildReport } from '../../reports/summarize.ts';
 import { requirements } from '../../spec/requirements.ts';
 import type { Scenario } from '../../suites/define.ts';
@@ -23,6 +20,20 @@ import { exitCodeOf, runScenarios, selectScenarios, targetAddress, type RunListe
 import { NetworkTarget, SpawnTarget, splitCommand, type Target } from '../target.ts';
 import { embeddedTarget } from '../embedded.ts';
 import { ConsoleProgress, type ConsoleStream } from '../console.ts';
+import {
+  checkNumber,
+  parseParams,
+  pick as pickOption,
+  readExpectations,
+  reportFlagOptions,
+  reportOutputs,
+  toolVersion,
+  usage,
+  writeReports,
+  writeTextFile,
+} from './options.ts';
+
+export { parseParams, reportOutputs, writeReports } from './options.ts';
 
 /** The options of `fcgispec app`, parsed and checked. */
 export interface AppOptions {
@@ -88,11 +99,6 @@ export function listScenarios(scenarios: readonly Scenario[]): ScenarioListing[]
   }));
 }
 
-function usage(message: string): HarnessError {
-  return new HarnessError('E_USAGE', message);
-}
-
-/** Parses `--param K=V` values. */
 /**
  * The CGI/1.1 meta-variables a web server always sends (§6.2: a Responder receives them on FCGI_PARAMS),
  * so that an application is tested on well-formed requests: php-fpm, for one, runs no script without
@@ -109,57 +115,14 @@ export const defaultCgiParams: Readonly<Record<string, string>> = {
   REMOTE_ADDR: '127.0.0.1',
 };
 
-export function parseParams(values: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq <= 0) throw usage(`--param ${JSON.stringify(v)}: expected NAME=VALUE`);
-    out[v.slice(0, eq)] = v.slice(eq + 1);
-  }
-  return out;
-}
-
-// `min` is inclusive unless `above` says the number must exceed it.
-function checkNumber(name: string, value: number | undefined, min: number, integer: boolean, above = false): void {
-  if (value === undefined) return;
-  if (!Number.isFinite(value) || value < min || (above && value === min) || (integer && !Number.isInteger(value))) {
-    throw usage(`--${name} must be ${integer ? 'an integer' : 'a number'} ${above ? '>' : '≥'} ${min}, got ${String(value)}`);
-  }
-}
-
-function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
-/** The report files asked for, by format. */
-export function reportOutputs(o: AppOptions): Partial<Record<ReportFormat, string>> {
-  const out: Partial<Record<ReportFormat, string>> = {};
-  if (o.out !== undefined) {
-    if (o.out === '') throw usage('--out needs a folder');
-    for (const format of Object.keys(writers) as ReportFormat[]) out[format] = join(o.out, `report${reportExtensions[format]}`);
-  }
-  for (const [flag, value] of [['json', o.json], ['junit', o.junit], ['html', o.html], ['md', o.md]] as const) {
-    if (value === '') throw usage(`--${flag} needs a FILE`);
-  }
-  if (o.json) out.json = o.json;
-  if (o.junit) out.junit = o.junit;
-  if (o.html) out.html = o.html;
-  if (o.md) out.markdown = o.md;
-  return out;
-}
 
 /** Runs `fcgispec app`; returns the exit code. Usage problems throw `HarnessError('E_USAGE')`, an absent target `E_CONNECT`. */
 export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<number> {
   // Everything that can be wrong with the command line is found before anything runs.
-  checkNumber('timeout', o.timeout, 1, false);
-  checkNumber('timeout-scale', o.timeoutScale, 0, false, true);
-  checkNumber('concurrency', o.concurrency, 1, true);
-  checkNumber('seed', o.seed, 0, true);
+  checkNumber('timeout', o.timeout, { min: 1 });
+  checkNumber('timeout-scale', o.timeoutScale, { min: 0, above: true });
+  checkNumber('concurrency', o.concurrency, { min: 1, integer: true });
+  checkNumber('seed', o.seed, { min: 0, integer: true });
   const all = io.scenarios ?? appScenarios;
   const selected = selectScenarios(all, o.only ?? [], o.skip ?? []);
   if (selected.length === 0 && all.length > 0) throw usage(`no scenario matches --only ${(o.only ?? []).join(' ')} ${(o.skip ?? []).length ? `--skip ${(o.skip ?? []).join(' ')}` : ''}`.trim());
@@ -169,7 +132,7 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
     if (o.json !== undefined) {
       const text = `${JSON.stringify(listing, null, 2)}\n`;
       if (o.json === '') io.stdout.write(text);
-      else writeFile(o.json, text);
+      else writeTextFile(o.json, text);
     } else {
       for (const s of listing) {
         const needs = Object.entries(s.needs).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`);
@@ -314,37 +277,6 @@ function unreachable(target: Target, r: SanityResult): HarnessError {
   return new HarnessError('E_CONNECT', `target ${target.description} does not serve a minimal Responder request: ${why}${extra}`);
 }
 
-function readExpectations(file: string): Expectations {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw usage(`--expect ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  const parsed = parseExpectations(text);
-  if (!parsed.ok) throw usage(`--expect ${file}: ${parsed.message}`);
-  return parsed.expectations;
-}
-
-function writeFile(path: string, text: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  } catch (err) {
-    throw new HarnessError('E_REPORT_WRITE', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
-
-/** Writes each report file asked for; returns the paths written. */
-export function writeReports(report: ComplianceReport, outputs: Partial<Record<ReportFormat, string>>): string[] {
-  const written: string[] = [];
-  for (const [format, path] of Object.entries(outputs) as [ReportFormat, string][]) {
-    writeFile(path, writers[format](report));
-    written.push(path);
-  }
-  return written;
-}
-
 // The runner's events to the console; notes (restarts, a target that went down) get a line of their own.
 function listenerFor(progress: ConsoleProgress, stream: ConsoleStream, quiet: boolean): RunListener {
   return {
@@ -386,7 +318,7 @@ interface AppArgv {
 
 /** Maps parsed argv to `AppOptions` (leaving out what was not given). */
 export function appOptionsFrom(argv: AppArgv): AppOptions {
-  const pick = <K extends keyof AppOptions>(key: K, value: AppOptions[K] | undefined): Partial<AppOptions> => (value === undefined ? {} : { [key]: value });
+  const pick = <K extends keyof AppOptions>(key: K, value: AppOptions[K] | undefined): Partial<AppOptions> => pickOption<AppOptions, K>(key, value);
   return {
     ...pick('target', argv.target),
     ...pick('spawn', argv.spawn),
@@ -417,7 +349,7 @@ export function appOptionsFrom(argv: AppArgv): AppOptions {
 }
 
 function builder(y: Argv<object>): Argv<AppArgv> {
-  return (
+  return reportFlagOptions(
     y
       .positional('target', { type: 'string', describe: 'tcp:HOST:PORT, HOST:PORT or unix:PATH' })
       .option('spawn', { type: 'string', describe: 'start "CMD ARGS" with a listening socket as fd 0 (restarted when it dies)' })
@@ -438,11 +370,6 @@ function builder(y: Argv<object>): Argv<AppArgv> {
       .option('quiet', { type: 'boolean', describe: 'print only the summary' })
       .option('seed', { type: 'number', describe: 'seed of random choices (default: random, printed)' })
       .option('name', { type: 'string', describe: 'target name in reports' })
-      .option('json', { type: 'string', describe: 'write the JSON report to FILE' })
-      .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
-      .option('html', { type: 'string', describe: 'write an HTML report to FILE' })
-      .option('md', { type: 'string', describe: 'write a Markdown report to FILE' })
-      .option('out', { type: 'string', describe: 'write report.json, report.xml, report.html and report.md to DIR' })
       .option('expect', { type: 'string', describe: 'expectations file: known failures do not fail the run' })
   ) as unknown as Argv<AppArgv>;
 }
