@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedTarget } from './embedded.ts';
 import { sanityCheck } from './liveness.ts';
+import { queryGetValues } from './profile.ts';
 
 const targets: EmbeddedTarget[] = [];
 afterEach(async () => {
@@ -26,5 +27,21 @@ describe('EmbeddedTarget', () => {
     expect(target.exited()).toBeUndefined();
     await target.stop();
     expect(address.kind === 'unix' && existsSync(dirname(address.path))).toBe(false);
+  });
+
+  it('launches other instances as processes with their socket on fd 0, with the same options, for the process scenarios', async () => {
+    const target = new EmbeddedTarget({ multiplex: false, faults: ['delay=1@3'] });
+    targets.push(target);
+    const launched = await target.launcher.launch({ transport: 'unix' });
+    try {
+      expect(launched.address.kind).toBe('unix');
+      expect(await sanityCheck({ address: launched.address, baseParams: {}, probe: true, timeoutMs: 5000 })).toMatchObject({ ok: true });
+      // --no-mpx reached the process.
+      expect((await queryGetValues(launched.address, 5000)).values).toMatchObject({ FCGI_MPXS_CONNS: '0' });
+      expect(launched.signal('SIGTERM')).toBe(true);
+      expect(await launched.waitExit(5000)).toBeDefined();
+    } finally {
+      await launched.stop();
+    }
   });
 });

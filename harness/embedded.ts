@@ -5,10 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAddress, type Address } from '../reference/address.ts';
 import { startServe, type ServeHandle, type ServeOptions } from './commands/serve.ts';
+import { formatFault } from '../reference/responder/faults.ts';
 import { HarnessError } from './errors.ts';
-import { RingBuffer, type Target } from './target.ts';
+import { RingBuffer, SpawnTarget, type ProcessLauncher, type Target } from './target.ts';
+
+// The CLI, to start other instances of the reference responder as processes for the process scenarios.
+const cliPath = fileURLToPath(new URL('./bin/fcgispec.js', import.meta.url));
 
 /** How to start the embedded responder: `serve`'s options, less where it listens and logs. */
 export type EmbeddedOptions = Omit<ServeOptions, 'listen' | 'log'>;
@@ -29,6 +34,15 @@ export class EmbeddedTarget implements Target {
   get address(): Address {
     if (!this.#address) throw new HarnessError('E_SPAWN', 'the embedded responder has not been started');
     return this.#address;
+  }
+
+  /**
+   * The process scenarios (§2.2, §3.2, §7) need an application the harness starts itself: other instances
+   * of the same reference responder, `fcgispec serve --listen fd:0` with the same options, as processes.
+   */
+  get launcher(): ProcessLauncher {
+    const args = [cliPath, 'serve', '--listen', 'fd:0', '--quiet', ...serveArgs(this.#options)];
+    return new SpawnTarget({ command: process.execPath, args }).launcher;
   }
 
   get description(): string {
@@ -81,4 +95,15 @@ export class EmbeddedTarget implements Target {
 /** A target for the embedded reference responder; its `start()` starts it. */
 export function embeddedTarget(options: EmbeddedOptions = {}): Target {
   return new EmbeddedTarget(options);
+}
+
+// `serve`'s command line for the options the embedded responder runs with.
+function serveArgs(o: EmbeddedOptions): string[] {
+  const args: string[] = [];
+  if (o.multiplex === false) args.push('--no-mpx');
+  if (o.maxConns !== undefined) args.push('--max-conns', String(o.maxConns));
+  if (o.maxReqs !== undefined) args.push('--max-reqs', String(o.maxReqs));
+  for (const role of o.roles ?? []) args.push('--role', role);
+  for (const fault of o.faults ?? []) args.push('--fault', typeof fault === 'string' ? fault : formatFault(fault));
+  return args;
 }

@@ -11,7 +11,7 @@ export const REPORT_SCHEMA_VERSION = 1;
 export const verdicts = ['pass', 'info', 'skip', 'warn', 'fail', 'error'] as const;
 export type Verdict = (typeof verdicts)[number];
 
-/** Severity order used by rollups: the worst verdict of the scenarios that check a requirement wins. */
+/** Severity order used by rollups: the worst verdict of the scenarios that check a requirement wins (a `skip` only when all skipped). */
 export const verdictRank: Readonly<Record<Verdict, number>> = { pass: 0, info: 1, skip: 2, warn: 3, fail: 4, error: 5 };
 
 /** What a scenario found about one requirement. */

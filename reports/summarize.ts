@@ -42,7 +42,8 @@ export interface Summary {
 
 /**
  * Counts results per verdict and rolls them up per requirement: the worst verdict among the scenarios that
- * check it, `untested` where none ran. A scenario whose `fail`/`warn` is explained by findings about other
+ * check it and ran (a skipped one does not hide what another found), `skip` where all of them skipped,
+ * `untested` where none ran. A scenario whose `fail`/`warn` is explained by findings about other
  * requirements counts as a `pass` for the requirements it has no finding about. Requirements are listed in
  * catalog order, then any a result names that the catalog lacks (section `?`).
  */
@@ -59,7 +60,7 @@ export function summarize(results: readonly ScenarioResult[], catalog: Catalog, 
       const entry = byRequirement.get(id);
       if (entry === undefined) byRequirement.set(id, { verdict: v, scenarios: [r.id] });
       else {
-        entry.verdict = worse(entry.verdict, v);
+        entry.verdict = entry.verdict === 'skip' ? v : v === 'skip' ? entry.verdict : worse(entry.verdict, v);
         if (!entry.scenarios.includes(r.id)) entry.scenarios.push(r.id);
       }
     }

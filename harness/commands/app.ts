@@ -43,7 +43,7 @@ export interface AppOptions {
   readonly spawn?: string;
   readonly spawnUnix?: boolean;
   readonly embedded?: boolean;
-  /** false: do not add `defaultCgiParams` to every request. */
+  /** Add `defaultCgiParams` to every request; default: true, except with `--embedded`. */
   readonly cgiDefaults?: boolean;
   readonly params?: readonly string[];
   readonly probe?: boolean;
@@ -146,7 +146,9 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
   if (modes === 0) throw usage('name a TARGET (tcp:HOST:PORT, HOST:PORT, unix:PATH), --spawn "CMD ARGS" or --embedded');
   if (modes > 1) throw usage('give only one of TARGET, --spawn and --embedded');
   if (o.spawnUnix && o.spawn === undefined) throw usage('--spawn-unix needs --spawn');
-  const baseParams = { ...(o.cgiDefaults === false ? {} : defaultCgiParams), ...parseParams(o.params ?? []) };
+  // The reference needs no CGI variables: without them the embedded run also checks a one-pair PARAMS stream.
+  const cgiDefaults = o.cgiDefaults ?? o.embedded !== true;
+  const baseParams = { ...(cgiDefaults ? defaultCgiParams : {}), ...parseParams(o.params ?? []) };
   // The embedded reference serves all three roles; saying so lets the Authorizer and Filter scenarios run.
   const claims: ProfileClaims =
     o.profile !== undefined ? loadProfile(o.profile) : o.embedded === true ? { roles: ['responder', 'authorizer', 'filter'] } : {};
@@ -357,7 +359,7 @@ function builder(y: Argv<object>): Argv<AppArgv> {
       .option('embedded', { type: 'boolean', describe: 'test the reference responder in-process (implies --probe)' })
       .option('param', { type: 'string', array: true, describe: 'NAME=VALUE added to every request (e.g. SCRIPT_FILENAME)' })
       .option('probe', { type: 'boolean', describe: 'the target implements the probe contract' })
-      .option('cgi-defaults', { type: 'boolean', default: true, describe: 'add the usual CGI/1.1 variables (REQUEST_METHOD=GET, SERVER_PROTOCOL, …) to every request; --no-cgi-defaults leaves them out' })
+      .option('cgi-defaults', { type: 'boolean', describe: 'add the usual CGI/1.1 variables (REQUEST_METHOD=GET, SERVER_PROTOCOL, …) to every request (default, except with --embedded); --no-cgi-defaults leaves them out' })
       .option('profile', { type: 'string', describe: 'JSON file: roles, multiplex, keepConn, maxConns, maxReqs' })
       .option('only', { type: 'string', array: true, describe: 'run only scenario ids matching (glob, * wildcard)' })
       .option('skip', { type: 'string', array: true, describe: 'skip scenario ids matching (glob)' })

@@ -186,6 +186,11 @@ export function parseFault(text: string): Fault {
   return fault;
 }
 
+/** The text `parseFault` reads back: `NAME[=ARG][@N]`. */
+export function formatFault(fault: Fault): string {
+  return `${fault.name}${fault.arg === undefined ? '' : `=${fault.arg}`}${fault.every === undefined || fault.every === 1 ? '' : `@${fault.every}`}`;
+}
+
 /** Checks names, arguments and `every`; throws `FaultError` for the first problem. */
 export function validateFaults(faults: readonly Fault[]): void {
   for (const f of faults) {
