@@ -1593,6 +1593,29 @@ export const requirements = {
     how: 'Send BEGIN_REQUEST with FCGI_KEEP_CONN, one empty PARAMS record and one empty STDIN record; record whether the request ends with END_REQUEST (any appStatus, any page) and whether the connection stays usable.',
     draftIds: ['FCGI-X-12'],
   },
+  'FCGI-X-invalid-response-web-server': {
+    section: 'X',
+    side: 'web-server',
+    level: 'should',
+    levelReason:
+      'The spec says how an application ends a request but not what a web server makes of an answer that breaks off or holds no CGI response; relaying it as a complete success hides the failure, so the suite grades it as a warning.',
+    quote:
+      'The application sends a FCGI_END_REQUEST record to terminate a request, either because the application has processed the request or because the application has rejected the request.',
+    summary:
+      'A web server shows the HTTP client an error (a 5xx, or a message cut short) when the application closes the connection before FCGI_END_REQUEST, ends a request with no output at all, or sends records that end the body early; it does not relay what came as a complete success.',
+    check: 'probe-web-server',
+    how: 'The harness writes 16 KiB of output and closes the connection before FCGI_END_REQUEST (right away, and once the HTTP response head is out), and in another request sends FCGI_END_REQUEST with no output. The HTTP response must be a 5xx, or cut short (no last chunk, fewer bytes than Content-Length, no response); a whole 2xx or 3xx response is a warning. A body ended early by unexpected records and relayed as complete is graded here too.',
+  },
+  'FCGI-X-stall-timeout-web-server': {
+    section: 'X',
+    side: 'web-server',
+    level: 'info',
+    levelReason: 'The spec sets no time limit on a request; how long a web server waits for a silent application is its own policy.',
+    quote: 'The Web server controls the lifetime of transport connections.',
+    summary: 'Records how long a web server waits for an application that accepts a request and never answers, and how it gives up (HTTP status, FCGI_ABORT_REQUEST or a close).',
+    check: 'probe-web-server',
+    how: 'The harness reads the whole request and then sends nothing. Record the time until the HTTP client gets an answer and what it is, and whether the server sent FCGI_ABORT_REQUEST or closed the backend connection; if nothing came within the harness bound (8 s), record that the server had not given up.',
+  },
 } as const satisfies Record<string, Requirement>;
 
 export type RequirementId = keyof typeof requirements;

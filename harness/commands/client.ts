@@ -15,7 +15,6 @@ import { buildReport, type Catalog } from '../../reports/summarize.ts';
 import { requirements } from '../../spec/requirements.ts';
 import type { WebServerScenario } from '../../suites/web-server/define.ts';
 import { webServerScenarios } from '../../suites/web-server/index.ts';
-import { webServerExtraCatalog } from '../../suites/web-server/requirements.ts';
 import { ConsoleProgress, type ConsoleStream } from '../console.ts';
 import { makeTimeouts } from '../context.ts';
 import { HarnessError, exitCodes } from '../errors.ts';
@@ -63,8 +62,8 @@ export interface ClientIo {
   readonly scenarios?: readonly WebServerScenario[];
 }
 
-/** The catalog the client suite grades and reports with: the requirement catalog and the suite's own ids. */
-export const clientCatalog: Catalog = { ...requirements, ...webServerExtraCatalog };
+/** The catalog the client suite grades and reports with: the requirement catalog. */
+export const clientCatalog: Catalog = requirements;
 
 function usage(message: string): HarnessError {
   return new HarnessError('E_USAGE', message);

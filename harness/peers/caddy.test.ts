@@ -18,6 +18,14 @@ describe('Caddyfile', () => {
     expect(conf).toMatch(/handle @route0 \{\n[^]*env X_A "say \\"hi\\""\n[^]*env PROBE_ACTION "status"\n/);
   });
 
+  it('sets read_timeout and write_timeout of the fastcgi transport, in every handle', () => {
+    const conf = caddyfile('/tmp/run', 1, { backend: 'tcp:127.0.0.1:9000', readTimeoutMs: 7000, writeTimeoutMs: 2500, routes: { '/a': { X: 'y' } } });
+    expect(conf.match(/^ +read_timeout 7000ms$/gm)).toHaveLength(2);
+    expect(conf.match(/^ +write_timeout 2500ms$/gm)).toHaveLength(2);
+    expect(caddyfile('/tmp/run', 1, { backend: 'tcp:127.0.0.1:9000' })).not.toMatch(/_timeout/);
+    expect(() => caddyfile('/d', 1, { backend: '127.0.0.1:9', readTimeoutMs: -1 })).toThrow(/readTimeoutMs/);
+  });
+
   it('refuses what its config syntax cannot quote', () => {
     expect(() => caddyfile('/d', 1, { backend: '127.0.0.1:9', params: { X: '{http.request.uri}' } })).toThrow(/cannot hold/);
     expect(() => caddyfile('/d', 1, { backend: '127.0.0.1:9', params: { X: 'a\\b' } })).toThrow(/cannot hold/);

@@ -14,6 +14,20 @@ export const caddyBinary = '/usr/bin/caddy';
 export interface CaddyOptions extends WebServerOptions {
   /** `split` of the fastcgi transport (e.g. `.php`): where SCRIPT_NAME ends and PATH_INFO begins. */
   readonly split?: string;
+  /**
+   * `read_timeout` of the fastcgi transport, in milliseconds; unset, Caddy waits without limit. Caddy sets it
+   * once, as a deadline for reading the whole response from the moment it connects: not an idle timeout, so
+   * it also ends a slow response that is still arriving.
+   */
+  readonly readTimeoutMs?: number;
+  /** `write_timeout` of the fastcgi transport, in milliseconds: a deadline for sending the whole request, likewise. */
+  readonly writeTimeoutMs?: number;
+}
+
+// A Caddy duration in whole milliseconds.
+function duration(name: string, value: number): string {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`Caddy ${name} must be a whole number of milliseconds ≥ 1, got ${value}`);
+  return `${value}ms`;
 }
 
 // Braces start placeholders; the Caddyfile lexer reads \" inside quotes, other backslashes are not portable.
@@ -34,6 +48,8 @@ export function caddyfile(dir: string, httpPort: number, options: CaddyOptions):
     `${indent}  transport fastcgi {`,
     `${indent}    root ${quote(options.docroot ?? probeAppsDir)}`,
     ...(options.split === undefined ? [] : [`${indent}    split ${options.split}`]),
+    ...(options.readTimeoutMs === undefined ? [] : [`${indent}    read_timeout ${duration('readTimeoutMs', options.readTimeoutMs)}`]),
+    ...(options.writeTimeoutMs === undefined ? [] : [`${indent}    write_timeout ${duration('writeTimeoutMs', options.writeTimeoutMs)}`]),
     ...Object.entries(params).map(([name, value]) => `${indent}    env ${name} ${quote(value)}`),
     `${indent}  }`,
     `${indent}}`,

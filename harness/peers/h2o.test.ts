@@ -25,6 +25,12 @@ describe('h2o config', () => {
     expect(conf).toContain('      "/":\n        setenv: { X_A: "say \\"hi\\"" }\n');
   });
 
+  it('sets fastcgi.timeout.io when asked, and leaves the default of h2o otherwise', () => {
+    expect(h2oConfig('/tmp/run', 1, { backend: 'tcp:127.0.0.1:9000', ioTimeoutMs: 4000 }).split('\n')).toContain('fastcgi.timeout.io: 4000');
+    expect(h2oConfig('/tmp/run', 1, { backend: 'tcp:127.0.0.1:9000' })).not.toContain('fastcgi.timeout.io');
+    expect(() => h2oConfig('/d', 1, { backend: '127.0.0.1:9', ioTimeoutMs: 0 })).toThrow(/ioTimeoutMs/);
+  });
+
   it('refuses what cannot be a param', () => {
     expect(() => h2oConfig('/d', 1, { backend: '127.0.0.1:9', params: { 'A: B': 'v' } })).toThrow(/identifier/);
     expect(() => h2oConfig('/d', 1, { backend: '127.0.0.1:9', params: { X: 'a\u0000' } })).toThrow(/control characters/);

@@ -16,6 +16,11 @@ export interface H2oOptions extends WebServerOptions {
   readonly keepConn?: boolean;
   /** How long an idle kept connection lives; 10 000 ms by default. */
   readonly keepaliveMs?: number;
+  /**
+   * `fastcgi.timeout.io`: milliseconds h2o waits for the backend to read or write before it gives up on the
+   * request; unset, h2o's default (30 000) applies.
+   */
+  readonly ioTimeoutMs?: number;
   /** The user h2o serves as; root by default (so it reaches sockets anywhere). */
   readonly user?: string;
 }
@@ -23,6 +28,12 @@ export interface H2oOptions extends WebServerOptions {
 // Every value is written as a JSON string, which YAML reads as a double-quoted scalar: nothing is unquotable.
 const unquotable = /(?!)/;
 const json = (value: string): string => JSON.stringify(value);
+
+// A timeout as an h2o integer of milliseconds, at least 1.
+function milliseconds(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`h2o ${name} must be a whole number of milliseconds ≥ 1, got ${value}`);
+  return value;
+}
 
 /** The h2o.conf for one instance; exported so tests can read what was asked of h2o. */
 export function h2oConfig(dir: string, httpPort: number, options: H2oOptions): string {
@@ -50,6 +61,7 @@ export function h2oConfig(dir: string, httpPort: number, options: H2oOptions): s
     `  port: ${httpPort}`,
     `fastcgi.document_root: ${json(options.docroot ?? probeAppsDir)}`,
     `fastcgi.timeout.keepalive: ${options.keepConn ? (options.keepaliveMs ?? 10_000) : 0}`,
+    ...(options.ioTimeoutMs === undefined ? [] : [`fastcgi.timeout.io: ${milliseconds('ioTimeoutMs', options.ioTimeoutMs)}`]),
     'limit-request-body: 1073741824',
     'hosts:',
     `  "127.0.0.1:${httpPort}":`,

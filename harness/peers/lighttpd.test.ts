@@ -22,6 +22,13 @@ describe('lighttpd config', () => {
     expect(conf).toContain('$HTTP["url"] =~ "^/status[.]404(/|$)" {\n  setenv.add-environment += ( "PROBE_ACTION" => "status" )\n}');
   });
 
+  it('sets the backend read and write timeouts on the host, whole seconds only', () => {
+    const conf = lighttpdConfig('/tmp/run', 1, { backend: 'tcp:127.0.0.1:9000', readTimeoutS: 3, writeTimeoutS: 5 });
+    expect(conf).toContain('fastcgi.server = ( "/" => ( ( "host" => "127.0.0.1", "port" => 9000, "check-local" => "disable", "read-timeout" => 3, "write-timeout" => 5 ) ) )');
+    expect(() => lighttpdConfig('/d', 1, { backend: '127.0.0.1:9', readTimeoutS: 0 })).toThrow(/read/);
+    expect(() => lighttpdConfig('/d', 1, { backend: '127.0.0.1:9', writeTimeoutS: 1.5 })).toThrow(/write/);
+  });
+
   it('refuses what its config syntax cannot quote', () => {
     expect(() => lighttpdConfig('/d', 1, { backend: '127.0.0.1:9', params: { X: 'a\\b' } })).toThrow(/cannot hold/);
     expect(() => lighttpdConfig('/d', 1, { backend: '127.0.0.1:9', params: { X: 'a\nb' } })).toThrow(/control characters/);

@@ -11,7 +11,21 @@ import { checkWebServerOptions, parseBackend, type LiteralParams, type WebServer
 export const lighttpdBinary = '/usr/sbin/lighttpd';
 
 /** How to start lighttpd in front of a FastCGI backend. */
-export type LighttpdOptions = WebServerOptions;
+export interface LighttpdOptions extends WebServerOptions {
+  /**
+   * Seconds lighttpd waits for the backend to send something (the host's `read-timeout`, lighttpd 1.4.56 and
+   * later); unset, it waits without limit. Idle-based: output that keeps coming keeps the request alive.
+   */
+  readonly readTimeoutS?: number;
+  /** Seconds lighttpd waits for the backend to accept request bytes (`write-timeout`); unset, no limit. */
+  readonly writeTimeoutS?: number;
+}
+
+// A timeout as a lighttpd integer: whole seconds, at least 1 (0 means "no timeout" to lighttpd).
+function seconds(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`lighttpd ${name} must be a whole number of seconds ≥ 1, got ${value}`);
+  return value;
+}
 
 // lighttpd's config strings take \" for a quote; a backslash before anything else is not portable.
 const unquotable = /\\/;
@@ -29,6 +43,10 @@ export function lighttpdConfig(dir: string, httpPort: number, options: LighttpdO
   checkWebServerOptions('lighttpd', options, unquotable);
   const backend = parseBackend(options.backend, 'lighttpd');
   const where = backend.kind === 'unix' ? `"socket" => ${quote(backend.path)}` : `"host" => ${quote(backend.host)}, "port" => ${backend.port}`;
+  const timeouts = [
+    ...(options.readTimeoutS === undefined ? [] : [`"read-timeout" => ${seconds('readTimeoutS', options.readTimeoutS)}`]),
+    ...(options.writeTimeoutS === undefined ? [] : [`"write-timeout" => ${seconds('writeTimeoutS', options.writeTimeoutS)}`]),
+  ];
   const routes = Object.entries(options.routes ?? {}).map(
     ([path, params]) => `$HTTP["url"] =~ ${quote(`^${path.replace(/[.]/g, '[.]')}(/|$)`)} {\n  setenv.add-environment += ${environment(params)}\n}`,
   );
@@ -43,7 +61,7 @@ export function lighttpdConfig(dir: string, httpPort: number, options: LighttpdO
     'server.stream-request-body = 2',
     'server.stream-response-body = 2',
     `setenv.add-environment = ${environment(options.params ?? {})}`,
-    `fastcgi.server = ( "/" => ( ( ${where}, "check-local" => "disable" ) ) )`,
+    `fastcgi.server = ( "/" => ( ( ${[where, '"check-local" => "disable"', ...timeouts].join(', ')} ) ) )`,
     ...routes,
     '',
   ].join('\n');

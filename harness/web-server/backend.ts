@@ -240,7 +240,7 @@ class BackendConnection {
   readonly openedAtMs: number;
   readonly traces = new Map<number, Trace>();
   readonly suppressed = new Set<number>();
-  /** Raw writes or faults changed what went out: close the connection when its scenario ends. */
+  /** Raw writes, a take-over or a close changed what went out: close the connection when its scenario ends. */
   tainted = false;
   closed = false;
   readonly #backend: Backend;
@@ -649,7 +649,7 @@ export class Backend implements ConnectionOwner {
   }
 
   /**
-   * Closes the connections that the scenario's raw writes or faults changed, and those where a request it
+   * Closes the connections that the scenario's raw writes changed, and those where a request it
    * began is still active (a held or stalled request), so that no scenario leaves state to the next.
    */
   closeLeftovers(traces: readonly RequestTrace[]): number {
@@ -657,7 +657,7 @@ export class Backend implements ConnectionOwner {
     for (const conn of this.#connections.values()) {
       const held = traces.some((t) => t.conn === conn.index && t.ending === undefined);
       if (conn.closed || !(conn.tainted || held)) continue;
-      this.log({ atMs: this.now(), dir: 'note', conn: conn.index, text: held ? 'the scenario ended with a request still active: closing its connection' : 'closing a connection the scenario wrote raw records or faults on' });
+      this.log({ atMs: this.now(), dir: 'note', conn: conn.index, text: held ? 'the scenario ended with a request still active: closing its connection' : 'closing a connection the scenario wrote raw records on' });
       conn.destroy();
       closed++;
     }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioResult } from '../../reports/model.ts';
 import { webServerScenarios } from '../../suites/web-server/index.ts';
-import { STALL_TIMEOUT } from '../../suites/web-server/requirements.ts';
+import { R } from '../../suites/web-server/kit.ts';
 import { clientCatalog } from '../commands/client.ts';
 import { startBackend, type Backend } from './backend.ts';
 import { startDouble, type RunningDouble } from './double.ts';
@@ -38,7 +38,7 @@ describe('the web-server suite against the clean double', () => {
 
   it('reports the time the double took to give up on a stalled application', () => {
     const stall = results.find((r) => r.id === 'response.stall')!;
-    expect(stall.findings).toEqual([expect.objectContaining({ requirement: STALL_TIMEOUT, verdict: 'info', actual: expect.stringMatching(/^gave up after \d+(\.\d+)? ms: HTTP 504/) })]);
+    expect(stall.findings).toEqual([expect.objectContaining({ requirement: R.stallTimeout, verdict: 'info', actual: expect.stringMatching(/^gave up after \d+(\.\d+)? ms: HTTP 504/) })]);
     expect(stall.observations['gave up after ms']).toBeGreaterThanOrEqual(900);
   });
 

@@ -22,6 +22,8 @@ export const R = {
   rejection: 'FCGI-5.5-rejection-handled',
   abort: 'FCGI-5.4-abort-on-client-close',
   unexpected: 'FCGI-X-unknown-app-type-web-server',
+  invalidResponse: 'FCGI-X-invalid-response-web-server',
+  stallTimeout: 'FCGI-X-stall-timeout-web-server',
 } as const satisfies Record<string, RequirementId>;
 
 /** One line for an HTTP outcome: `HTTP 404, 12 bytes, in 3.1 ms`. */

@@ -18,7 +18,6 @@ import {
 } from '../../spec/constants.ts';
 import { patternBytes } from '../kit.ts';
 import { defineWebServerScenario, type AnswerExchange, type CgiAnswer, type HttpHandle, type HttpOutcome, type WebServerContext, type WebServerScenario } from './define.ts';
-import { INVALID_RESPONSE, STALL_TIMEOUT } from './requirements.ts';
 import { R, describeHttp, expectResponse, framingOf, responseOf, text, textHeaders, within } from './kit.ts';
 
 // Answers with `answer` once STDIN has ended; returns the HTTP outcome.
@@ -214,22 +213,22 @@ function isShownAsError(o: HttpOutcome): boolean {
 export const endBeforeOutput = defineWebServerScenario({
   id: 'response.end-before-output',
   title: 'shows an error when FCGI_END_REQUEST comes without any output',
-  requirements: [INVALID_RESPONSE],
+  requirements: [R.invalidResponse],
   async run(ctx) {
     const outcome = await answered(ctx, async (ex) => {
       ex.takeOver();
       ex.writeRaw(encodeRecord({ type: FCGI_END_REQUEST, requestId: ex.trace.requestId, content: encodeEndRequestBody({ appStatus: 0, protocolStatus: FCGI_REQUEST_COMPLETE }) }));
       ex.response.end();
     });
-    ctx.check.that(isShownAsError(outcome), INVALID_RESPONSE, 'an HTTP error (5xx), not a success made up for an answer with no CGI headers', describeHttp(outcome));
+    ctx.check.that(isShownAsError(outcome), R.invalidResponse, 'an HTTP error (5xx), not a success made up for an answer with no CGI headers', describeHttp(outcome));
   },
 });
 
-function closeBeforeEnd(id: `response.close-before-end.${string}`, afterHead: boolean): WebServerScenario {
+function closeBeforeEnd(id: `response.close-before-end${string}`, afterHead: boolean): WebServerScenario {
   return defineWebServerScenario({
     id,
     title: `shows an error, not a truncated success, when the application closes before FCGI_END_REQUEST ${afterHead ? 'once the response has begun' : 'right after its output'}`,
-    requirements: [INVALID_RESPONSE],
+    requirements: [R.invalidResponse],
     async run(ctx) {
       const body = patternBytes(64 * 1024, 8);
       let handle: HttpHandle | undefined;
@@ -243,18 +242,18 @@ function closeBeforeEnd(id: `response.close-before-end.${string}`, afterHead: bo
       handle = ctx.startHttp({ timeoutMs: ctx.timeouts.scale(6000) });
       const outcome = await handle.done;
       ctx.check.observe('response framing', framingOf(outcome));
-      ctx.check.that(isShownAsError(outcome), INVALID_RESPONSE, 'an HTTP error: a 5xx, or a response cut short (no last chunk, fewer bytes than Content-Length)', `${describeHttp(outcome)} (${framingOf(outcome)}) after 16 KiB of output and a close`);
+      ctx.check.that(isShownAsError(outcome), R.invalidResponse, 'an HTTP error: a 5xx, or a response cut short (no last chunk, fewer bytes than Content-Length)', `${describeHttp(outcome)} (${framingOf(outcome)}) after 16 KiB of output and a close`);
     },
   });
 }
 
-export const closeAtOnce = closeBeforeEnd('response.close-before-end.at-once', false);
+export const closeAtOnce = closeBeforeEnd('response.close-before-end', false);
 export const closeAfterHead = closeBeforeEnd('response.close-before-end.after-head', true);
 
 export const stall = defineWebServerScenario({
   id: 'response.stall',
   title: 'gives up on an application that accepts a request and never answers (the time it took is recorded)',
-  requirements: [STALL_TIMEOUT],
+  requirements: [R.stallTimeout],
   timeoutMs: 20_000,
   async run(ctx) {
     const bound = ctx.timeouts.scale(8000);
@@ -272,7 +271,7 @@ export const stall = defineWebServerScenario({
           : '';
     ctx.check.observe('gave up after ms', outcome.kind === 'timeout' ? -1 : outcome.elapsedMs);
     const actual = outcome.kind === 'timeout' ? `no answer within ${bound} ms: the web server had not given up` : `gave up after ${outcome.elapsedMs} ms: ${describeHttp(outcome)}${ended}`;
-    ctx.check.violation(STALL_TIMEOUT, 'an HTTP error after a timeout of its own', actual);
+    ctx.check.violation(R.stallTimeout, 'an HTTP error after a timeout of its own', actual);
   },
 });
 
@@ -303,7 +302,7 @@ async function expectSkipped(ctx: WebServerContext, what: string, outcome: HttpO
   ctx.check.observe(what, describeHttp(outcome));
   if (res && res.status < 300 && res.complete) {
     if (expected.subarray(0, body.length).equals(body)) {
-      ctx.check.violation(INVALID_RESPONSE, `${what}: skipped, or the request failed visibly; not a part of the output relayed as the whole`, `${describeHttp(outcome)} (${framingOf(outcome)})`);
+      ctx.check.violation(R.invalidResponse, `${what}: skipped, or the request failed visibly; not a part of the output relayed as the whole`, `${describeHttp(outcome)} (${framingOf(outcome)})`);
     } else {
       ctx.check.violation(R.streamValue, `${what}: a body of nothing but the request's FCGI_STDOUT ("first half, second half\n")`, `${describeHttp(outcome)}: bytes that are not this request's FCGI_STDOUT`);
     }
