@@ -100,7 +100,7 @@ const fastcgiDetection = defineScenario({
     ctx.check.observe('fd 0 a pipe, CGI environment', asCgi ? `ran as CGI: status ${parsed.response.status}, ${how}` : `no CGI response; ${how}`);
     if (run.stdout.length > 0 && !asCgi) ctx.check.observe('fd 0 a pipe: stdout', preview(run.stdout, 80));
     const stderr = run.stderr.trim();
-    if (stderr) ctx.check.observe('fd 0 a pipe: stderr', preview(toBytes(stderr.slice(-200)), 120));
+    if (stderr) ctx.check.observe('fd 0 a pipe: stderr', preview(toBytes(stderr.split('\n')[0] ?? ''), 120));
   },
 });
 
