@@ -554,17 +554,7 @@ export class HarnessContext implements ScenarioContext {
   sleep(ms: number): Promise<void> {
     if (this.#finished) return Promise.reject(new ScenarioOver());
     this.note(`sleeping ${ms} ms`);
-    const signal = this.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return abortableSleep(ms, this.signal);
   }
 
   randomInt(min: number, max: number): number {
@@ -631,4 +621,18 @@ export class HarnessContext implements ScenarioContext {
       },
     };
   }
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts (a scenario's watchdog ends its sleeps). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -152,8 +152,8 @@ export class SharedLock {
 // ───────────────────────── the application runner ─────────────────────────
 
 /** Progress callbacks; the console and tests listen. */
-export interface RunListener {
-  onScenarioStart?(scenario: Scenario, index: number, total: number): void;
+export interface RunListener<S extends { readonly id: string } = Scenario> {
+  onScenarioStart?(scenario: S, index: number, total: number): void;
   onScenarioEnd?(result: ScenarioResult, index: number, total: number): void;
   /** Something the harness did between scenarios (a restart, a retry). */
   onNote?(text: string): void;

@@ -4,10 +4,9 @@
  * @see §2.2 §3.2
  */
 import { randomInt } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { AddressError, formatAddress, parseAddress } from '../../reference/address.ts';
-import { applyExpectations, formatGate } from '../../reports/expectations.ts';
 import { buildReport } from '../../reports/summarize.ts';
 import { requirements } from '../../spec/requirements.ts';
 import type { Scenario } from '../../suites/define.ts';
@@ -22,21 +21,26 @@ import { embeddedTarget } from '../embedded.ts';
 import { ConsoleProgress, type ConsoleStream } from '../console.ts';
 import {
   checkNumber,
+  checkSuiteFlags,
   parseParams,
   pick as pickOption,
+  publishReport,
   readExpectations,
-  reportFlagOptions,
   reportOutputs,
+  selectedScenarios,
+  suiteFlagOptions,
+  suiteFlagsFrom,
   toolVersion,
   usage,
-  writeReports,
   writeTextFile,
+  type SuiteArgv,
+  type SuiteFlags,
 } from './options.ts';
 
 export { parseParams, reportOutputs, writeReports } from './options.ts';
 
 /** The options of `fcgispec app`, parsed and checked. */
-export interface AppOptions {
+export interface AppOptions extends SuiteFlags {
   /** `tcp:HOST:PORT`, `HOST:PORT` or `unix:PATH`. */
   readonly target?: string;
   /** `--spawn "CMD ARGS"`. */
@@ -48,24 +52,9 @@ export interface AppOptions {
   readonly params?: readonly string[];
   readonly probe?: boolean;
   readonly profile?: string;
-  readonly only?: readonly string[];
-  readonly skip?: readonly string[];
-  readonly strict?: boolean;
-  readonly timeout?: number;
-  readonly timeoutScale?: number;
   readonly concurrency?: number;
-  readonly list?: boolean;
-  readonly verbose?: boolean;
-  readonly quiet?: boolean;
-  readonly seed?: number;
-  readonly name?: string;
-  /** Report outputs; `json` is also the flag of `--list --json` (empty string: print JSON). */
+  /** Also the flag of `--list --json` (empty string: print JSON). */
   readonly json?: string;
-  readonly junit?: string;
-  readonly html?: string;
-  readonly md?: string;
-  readonly out?: string;
-  readonly expect?: string;
 }
 
 /** Where the command writes (progress, summary, `--list`); tests pass their own. */
@@ -119,13 +108,9 @@ export const defaultCgiParams: Readonly<Record<string, string>> = {
 /** Runs `fcgispec app`; returns the exit code. Usage problems throw `HarnessError('E_USAGE')`, an absent target `E_CONNECT`. */
 export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<number> {
   // Everything that can be wrong with the command line is found before anything runs.
-  checkNumber('timeout', o.timeout, { min: 1 });
-  checkNumber('timeout-scale', o.timeoutScale, { min: 0, above: true });
+  checkSuiteFlags(o);
   checkNumber('concurrency', o.concurrency, { min: 1, integer: true });
-  checkNumber('seed', o.seed, { min: 0, integer: true });
-  const all = io.scenarios ?? appScenarios;
-  const selected = selectScenarios(all, o.only ?? [], o.skip ?? []);
-  if (selected.length === 0 && all.length > 0) throw usage(`no scenario matches --only ${(o.only ?? []).join(' ')} ${(o.skip ?? []).length ? `--skip ${(o.skip ?? []).join(' ')}` : ''}`.trim());
+  const selected = selectedScenarios(io.scenarios ?? appScenarios, o, selectScenarios);
 
   if (o.list) {
     const listing = listScenarios(selected);
@@ -153,7 +138,7 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
   const claims: ProfileClaims =
     o.profile !== undefined ? loadProfile(o.profile) : o.embedded === true ? { roles: ['responder', 'authorizer', 'filter'] } : {};
   const expectations = o.expect !== undefined ? readExpectations(o.expect) : undefined;
-  const outputs = reportOutputs(o);
+  reportOutputs(o); // a bad report flag is found before anything runs
   let target: Target;
   let name = o.name;
   if (o.target !== undefined) {
@@ -253,17 +238,7 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
       catalog: requirements,
     });
     progress.onEnd(report);
-    const written = writeReports(report, outputs);
-    if (written.length > 0) {
-      const folder = o.out !== undefined ? resolve(o.out) : undefined;
-      io.stdout.write(folder ? `reports written to ${folder}/ (${written.map((f) => basename(f)).join(', ')})\n` : `reports written: ${written.join(', ')}\n`);
-    }
-    if (expectations) {
-      const gate = applyExpectations(report, expectations, { strict });
-      for (const line of formatGate(gate)) io.stdout.write(`${line}\n`);
-      return gate.passed ? exitCodes.ok : exitCodes.findings;
-    }
-    return exitCodeOf(results);
+    return publishReport(report, o, expectations, io.stdout, exitCodeOf(results));
   } finally {
     process.off('SIGINT', stopOnSignal);
     await target.stop();
@@ -290,7 +265,7 @@ function listenerFor(progress: ConsoleProgress, stream: ConsoleStream, quiet: bo
   };
 }
 
-interface AppArgv {
+interface AppArgv extends SuiteArgv {
   target?: string;
   spawn?: string;
   'spawn-unix'?: boolean;
@@ -299,29 +274,14 @@ interface AppArgv {
   param?: string[];
   probe?: boolean;
   profile?: string;
-  only?: string[];
-  skip?: string[];
-  strict?: boolean;
-  timeout?: number;
-  'timeout-scale'?: number;
   concurrency?: number;
-  list?: boolean;
-  verbose?: boolean;
-  quiet?: boolean;
-  seed?: number;
-  name?: string;
-  json?: string;
-  junit?: string;
-  html?: string;
-  md?: string;
-  out?: string;
-  expect?: string;
 }
 
 /** Maps parsed argv to `AppOptions` (leaving out what was not given). */
 export function appOptionsFrom(argv: AppArgv): AppOptions {
   const pick = <K extends keyof AppOptions>(key: K, value: AppOptions[K] | undefined): Partial<AppOptions> => pickOption<AppOptions, K>(key, value);
   return {
+    ...suiteFlagsFrom(argv),
     ...pick('target', argv.target),
     ...pick('spawn', argv.spawn),
     ...pick('spawnUnix', argv['spawn-unix']),
@@ -330,28 +290,12 @@ export function appOptionsFrom(argv: AppArgv): AppOptions {
     ...pick('params', argv.param?.map(String)),
     ...pick('probe', argv.probe),
     ...pick('profile', argv.profile),
-    ...pick('only', argv.only?.map(String)),
-    ...pick('skip', argv.skip?.map(String)),
-    ...pick('strict', argv.strict),
-    ...pick('timeout', argv.timeout),
-    ...pick('timeoutScale', argv['timeout-scale']),
     ...pick('concurrency', argv.concurrency),
-    ...pick('list', argv.list),
-    ...pick('verbose', argv.verbose),
-    ...pick('quiet', argv.quiet),
-    ...pick('seed', argv.seed),
-    ...pick('name', argv.name),
-    ...pick('json', argv.json),
-    ...pick('junit', argv.junit),
-    ...pick('html', argv.html),
-    ...pick('md', argv.md),
-    ...pick('out', argv.out),
-    ...pick('expect', argv.expect),
   };
 }
 
 function builder(y: Argv<object>): Argv<AppArgv> {
-  return reportFlagOptions(
+  return suiteFlagOptions(
     y
       .positional('target', { type: 'string', describe: 'tcp:HOST:PORT, HOST:PORT or unix:PATH' })
       .option('spawn', { type: 'string', describe: 'start "CMD ARGS" with a listening socket as fd 0 (restarted when it dies)' })
@@ -361,18 +305,7 @@ function builder(y: Argv<object>): Argv<AppArgv> {
       .option('probe', { type: 'boolean', describe: 'the target implements the probe contract' })
       .option('cgi-defaults', { type: 'boolean', describe: 'add the usual CGI/1.1 variables (REQUEST_METHOD=GET, SERVER_PROTOCOL, …) to every request (default, except with --embedded); --no-cgi-defaults leaves them out' })
       .option('profile', { type: 'string', describe: 'JSON file: roles, multiplex, keepConn, maxConns, maxReqs' })
-      .option('only', { type: 'string', array: true, describe: 'run only scenario ids matching (glob, * wildcard)' })
-      .option('skip', { type: 'string', array: true, describe: 'skip scenario ids matching (glob)' })
-      .option('strict', { type: 'boolean', describe: 'should-level findings fail' })
-      .option('timeout', { type: 'number', describe: 'watchdog deadline of every scenario, ms' })
-      .option('timeout-scale', { type: 'number', describe: 'multiply every time limit' })
-      .option('concurrency', { type: 'number', describe: 'scenarios in parallel (hostile ones run alone)' })
-      .option('list', { type: 'boolean', describe: 'list the scenarios (with --json: as JSON) and exit' })
-      .option('verbose', { type: 'boolean', describe: 'print transcripts of failures' })
-      .option('quiet', { type: 'boolean', describe: 'print only the summary' })
-      .option('seed', { type: 'number', describe: 'seed of random choices (default: random, printed)' })
-      .option('name', { type: 'string', describe: 'target name in reports' })
-      .option('expect', { type: 'string', describe: 'expectations file: known failures do not fail the run' })
+      .option('concurrency', { type: 'number', describe: 'scenarios in parallel (hostile ones run alone)' }),
   ) as unknown as Argv<AppArgv>;
 }
 

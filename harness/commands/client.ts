@@ -6,11 +6,9 @@
  * @see §5 §6
  */
 import { randomInt } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { AddressError, parseAddress } from '../../reference/address.ts';
-import { applyExpectations, formatGate, parseExpectations, type Expectations } from '../../reports/expectations.ts';
 import { buildReport, type Catalog } from '../../reports/summarize.ts';
 import { requirements } from '../../spec/requirements.ts';
 import type { WebServerScenario } from '../../suites/web-server/define.ts';
@@ -24,10 +22,24 @@ import { splitCommand } from '../target.ts';
 import { startBackend, type Backend } from '../web-server/backend.ts';
 import { runClientScenarios, sanityRequest, type SanityOutcome } from '../web-server/runner.ts';
 import { clientSuiteServers, isClientSuiteServer } from '../web-server/servers.ts';
-import { reportOutputs, writeReports } from './app.ts';
+import {
+  checkSuiteFlags,
+  pick,
+  publishReport,
+  readExpectations,
+  reportOutputs,
+  selectedScenarios,
+  suiteFlagOptions,
+  suiteFlagsFrom,
+  toolVersion,
+  usage,
+  writeTextFile,
+  type SuiteArgv,
+  type SuiteFlags,
+} from './options.ts';
 
 /** The options of `fcgispec client`, parsed. */
-export interface ClientOptions {
+export interface ClientOptions extends SuiteFlags {
   /** Where the backend listens: `tcp:HOST:PORT`, `HOST:PORT` or `unix:PATH`. */
   readonly listen?: string;
   /** The URL under which the web server passes requests to the backend. */
@@ -38,22 +50,6 @@ export interface ClientOptions {
   readonly server?: string;
   /** Claim FCGI_MPXS_CONNS=1 (default true). */
   readonly mpx?: boolean;
-  readonly only?: readonly string[];
-  readonly skip?: readonly string[];
-  readonly strict?: boolean;
-  readonly timeout?: number;
-  readonly timeoutScale?: number;
-  readonly list?: boolean;
-  readonly verbose?: boolean;
-  readonly quiet?: boolean;
-  readonly seed?: number;
-  readonly name?: string;
-  readonly json?: string;
-  readonly junit?: string;
-  readonly html?: string;
-  readonly md?: string;
-  readonly out?: string;
-  readonly expect?: string;
 }
 
 /** Where the command writes; tests pass their own (and may narrow the scenarios). */
@@ -64,26 +60,6 @@ export interface ClientIo {
 
 /** The catalog the client suite grades and reports with: the requirement catalog. */
 export const clientCatalog: Catalog = requirements;
-
-function usage(message: string): HarnessError {
-  return new HarnessError('E_USAGE', message);
-}
-
-function checkNumber(name: string, value: number | undefined, min: number, integer: boolean, above = false): void {
-  if (value === undefined) return;
-  if (!Number.isFinite(value) || value < min || (above && value === min) || (integer && !Number.isInteger(value))) {
-    throw usage(`--${name} must be ${integer ? 'an integer' : 'a number'} ${above ? '>' : '≥'} ${min}, got ${String(value)}`);
-  }
-}
-
-function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** One `--list` entry. */
 export interface ClientScenarioListing {
@@ -152,17 +128,13 @@ async function startServer(o: ClientOptions, backend: Backend, trigger: URL | un
 
 /** Runs `fcgispec client`; returns the exit code. Usage problems throw E_USAGE, a set-up that does not pass requests E_CONNECT. */
 export async function runClient(o: ClientOptions, io: ClientIo = { stdout: process.stdout }): Promise<number> {
-  checkNumber('timeout', o.timeout, 1, false);
-  checkNumber('timeout-scale', o.timeoutScale, 0, false, true);
-  checkNumber('seed', o.seed, 0, true);
-  const all = io.scenarios ?? webServerScenarios;
-  const selected = selectScenarios(all, o.only ?? [], o.skip ?? []);
-  if (selected.length === 0 && all.length > 0) throw usage(`no scenario matches --only ${(o.only ?? []).join(' ')} ${(o.skip ?? []).length ? `--skip ${(o.skip ?? []).join(' ')}` : ''}`.trim());
+  checkSuiteFlags(o);
+  const selected = selectedScenarios(io.scenarios ?? webServerScenarios, o, selectScenarios);
 
   if (o.list) {
     const listing = listClientScenarios(selected);
     if (o.json === '') io.stdout.write(`${JSON.stringify(listing, null, 2)}\n`);
-    else if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(listing, null, 2)}\n`);
+    else if (o.json !== undefined) writeTextFile(o.json, `${JSON.stringify(listing, null, 2)}\n`);
     else for (const s of listing) io.stdout.write(`${s.id}  ${s.title}  [${s.requirements.join(', ')}]${s.faults.length ? ` faults ${s.faults.join(' ')}` : ''}\n`);
     return exitCodes.ok;
   }
@@ -180,7 +152,7 @@ export async function runClient(o: ClientOptions, io: ClientIo = { stdout: proce
     throw err;
   }
   const expectations = o.expect !== undefined ? readExpectations(o.expect) : undefined;
-  const outputs = reportOutputs(o);
+  reportOutputs(o); // a bad report flag is found before anything runs
   const strict = o.strict === true;
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   const timeouts = makeTimeouts(o.timeoutScale ?? 1);
@@ -256,112 +228,42 @@ export async function runClient(o: ClientOptions, io: ClientIo = { stdout: proce
       catalog: clientCatalog,
     });
     progress.onEnd(report);
-    const written = writeReports(report, outputs);
-    if (written.length > 0) {
-      const folder = o.out !== undefined ? resolve(o.out) : undefined;
-      io.stdout.write(folder ? `reports written to ${folder}/ (${written.map((f) => basename(f)).join(', ')})\n` : `reports written: ${written.join(', ')}\n`);
-    }
-    if (expectations) {
-      const gate = applyExpectations(report, expectations, { strict });
-      for (const line of formatGate(gate)) io.stdout.write(`${line}\n`);
-      return gate.passed ? exitCodes.ok : exitCodes.findings;
-    }
-    return exitCodeOf(results);
+    return publishReport(report, o, expectations, io.stdout, exitCodeOf(results));
   } finally {
     await started?.stop();
     await backend.close();
   }
 }
 
-function readExpectations(file: string): Expectations {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw usage(`--expect ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  const parsed = parseExpectations(text);
-  if (!parsed.ok) throw usage(`--expect ${file}: ${parsed.message}`);
-  return parsed.expectations;
-}
-
-interface ClientArgv {
+interface ClientArgv extends SuiteArgv {
   listen?: string;
   trigger?: string;
   exec?: string;
   server?: string;
   mpx?: boolean;
-  only?: string[];
-  skip?: string[];
-  strict?: boolean;
-  timeout?: number;
-  'timeout-scale'?: number;
-  list?: boolean;
-  verbose?: boolean;
-  quiet?: boolean;
-  seed?: number;
-  name?: string;
-  json?: string;
-  junit?: string;
-  html?: string;
-  md?: string;
-  out?: string;
-  expect?: string;
 }
 
 /** Maps parsed argv to `ClientOptions`, leaving out what was not given. */
 export function clientOptionsFrom(argv: ClientArgv): ClientOptions {
-  const out: Record<string, unknown> = {};
-  const set = (key: keyof ClientOptions, value: unknown): void => {
-    if (value !== undefined) out[key] = value;
+  return {
+    ...suiteFlagsFrom(argv),
+    ...pick<ClientOptions, 'listen'>('listen', argv.listen),
+    ...pick<ClientOptions, 'trigger'>('trigger', argv.trigger),
+    ...pick<ClientOptions, 'exec'>('exec', argv.exec),
+    ...pick<ClientOptions, 'server'>('server', argv.server),
+    ...pick<ClientOptions, 'mpx'>('mpx', argv.mpx),
   };
-  set('listen', argv.listen);
-  set('trigger', argv.trigger);
-  set('exec', argv.exec);
-  set('server', argv.server);
-  set('mpx', argv.mpx);
-  set('only', argv.only?.map(String));
-  set('skip', argv.skip?.map(String));
-  set('strict', argv.strict);
-  set('timeout', argv.timeout);
-  set('timeoutScale', argv['timeout-scale']);
-  set('list', argv.list);
-  set('verbose', argv.verbose);
-  set('quiet', argv.quiet);
-  set('seed', argv.seed);
-  set('name', argv.name);
-  set('json', argv.json);
-  set('junit', argv.junit);
-  set('html', argv.html);
-  set('md', argv.md);
-  set('out', argv.out);
-  set('expect', argv.expect);
-  return out as ClientOptions;
 }
 
 function builder(y: Argv<object>): Argv<ClientArgv> {
-  return y
-    .option('listen', { type: 'string', describe: 'where the backend listens: tcp:HOST:PORT, HOST:PORT or unix:PATH (the web server sends its FastCGI requests here)' })
-    .option('trigger', { type: 'string', describe: 'http:// URL under which the web server passes requests to --listen' })
-    .option('exec', { type: 'string', describe: 'start the web server with "CMD ARGS" (FCGISPEC_LISTEN holds the backend address) and stop it afterwards' })
-    .option('server', { type: 'string', choices: Object.keys(clientSuiteServers), describe: 'start a shipped configuration of this web server in front of the backend' })
-    .option('mpx', { type: 'boolean', default: true, describe: 'answer FCGI_MPXS_CONNS=1 and serve concurrent requests per connection (--no-mpx: 0)' })
-    .option('only', { type: 'string', array: true, describe: 'run only scenario ids matching (glob, * wildcard)' })
-    .option('skip', { type: 'string', array: true, describe: 'skip scenario ids matching (glob)' })
-    .option('strict', { type: 'boolean', describe: 'should-level findings fail' })
-    .option('timeout', { type: 'number', describe: 'watchdog deadline of every scenario, ms' })
-    .option('timeout-scale', { type: 'number', describe: 'multiply every time limit' })
-    .option('list', { type: 'boolean', describe: 'list the scenarios (with --json: as JSON) and exit' })
-    .option('verbose', { type: 'boolean', describe: 'print transcripts of failures' })
-    .option('quiet', { type: 'boolean', describe: 'print only the summary' })
-    .option('seed', { type: 'number', describe: 'seed of random choices (default: random, printed)' })
-    .option('name', { type: 'string', describe: 'target name in reports' })
-    .option('json', { type: 'string', describe: 'write the JSON report to FILE' })
-    .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
-    .option('html', { type: 'string', describe: 'write an HTML report to FILE' })
-    .option('md', { type: 'string', describe: 'write a Markdown report to FILE' })
-    .option('out', { type: 'string', describe: 'write report.json, report.xml, report.html and report.md to DIR' })
-    .option('expect', { type: 'string', describe: 'expectations file: known failures do not fail the run' }) as unknown as Argv<ClientArgv>;
+  return suiteFlagOptions(
+    y
+      .option('listen', { type: 'string', describe: 'where the backend listens: tcp:HOST:PORT, HOST:PORT or unix:PATH (the web server sends its FastCGI requests here)' })
+      .option('trigger', { type: 'string', describe: 'http:// URL under which the web server passes requests to --listen' })
+      .option('exec', { type: 'string', describe: 'start the web server with "CMD ARGS" (FCGISPEC_LISTEN holds the backend address) and stop it afterwards' })
+      .option('server', { type: 'string', choices: Object.keys(clientSuiteServers), describe: 'start a shipped configuration of this web server in front of the backend' })
+      .option('mpx', { type: 'boolean', default: true, describe: 'answer FCGI_MPXS_CONNS=1 and serve concurrent requests per connection (--no-mpx: 0)' }),
+  ) as unknown as Argv<ClientArgv>;
 }
 
 /** The yargs module of `fcgispec client`. */

@@ -4,12 +4,12 @@
  * words the same mistake the same way.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { parseExpectations, type Expectations } from '../../reports/expectations.ts';
+import { applyExpectations, formatGate, parseExpectations, type Expectations } from '../../reports/expectations.ts';
 import type { ComplianceReport } from '../../reports/model.ts';
 import { reportExtensions, writers, type ReportFormat } from '../../reports/index.ts';
-import { HarnessError } from '../errors.ts';
+import { exitCodes, HarnessError } from '../errors.ts';
 
 /** A mistake on the command line: one line, exit code 2. */
 export function usage(message: string): HarnessError {
@@ -128,4 +128,117 @@ export function readExpectations(file: string): Expectations {
 /** `{ [key]: value }`, or nothing when `value` is absent: builds options objects without undefined members. */
 export function pick<O, K extends keyof O>(key: K, value: O[K] | undefined): Partial<O> {
   return (value === undefined ? {} : { [key]: value }) as Partial<O>;
+}
+
+/** The flags `fcgispec app` and `fcgispec client` share: selection, timing, output and the CI gate. */
+export interface SuiteFlags extends ReportFlags {
+  readonly only?: readonly string[];
+  readonly skip?: readonly string[];
+  readonly strict?: boolean;
+  readonly timeout?: number;
+  readonly timeoutScale?: number;
+  readonly list?: boolean;
+  readonly verbose?: boolean;
+  readonly quiet?: boolean;
+  readonly seed?: number;
+  readonly name?: string;
+  readonly expect?: string;
+}
+
+/** `SuiteFlags` as yargs parses them. */
+export interface SuiteArgv {
+  only?: string[];
+  skip?: string[];
+  strict?: boolean;
+  timeout?: number;
+  'timeout-scale'?: number;
+  list?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  seed?: number;
+  name?: string;
+  json?: string;
+  junit?: string;
+  html?: string;
+  md?: string;
+  out?: string;
+  expect?: string;
+}
+
+/** Adds the `SuiteFlags` options. */
+export function suiteFlagOptions<T>(y: Argv<T>): Argv<T> {
+  return reportFlagOptions(
+    y
+      .option('only', { type: 'string', array: true, describe: 'run only scenario ids matching (glob, * wildcard)' })
+      .option('skip', { type: 'string', array: true, describe: 'skip scenario ids matching (glob)' })
+      .option('strict', { type: 'boolean', describe: 'should-level findings fail' })
+      .option('timeout', { type: 'number', describe: 'watchdog deadline of every scenario, ms' })
+      .option('timeout-scale', { type: 'number', describe: 'multiply every time limit' })
+      .option('list', { type: 'boolean', describe: 'list the scenarios (with --json: as JSON) and exit' })
+      .option('verbose', { type: 'boolean', describe: 'print transcripts of failures' })
+      .option('quiet', { type: 'boolean', describe: 'print only the summary' })
+      .option('seed', { type: 'number', describe: 'seed of random choices (default: random, printed)' })
+      .option('name', { type: 'string', describe: 'target name in reports' })
+      .option('expect', { type: 'string', describe: 'expectations file: known failures do not fail the run' }) as Argv<T>,
+  );
+}
+
+/** Maps parsed argv to `SuiteFlags`, leaving out what was not given. */
+export function suiteFlagsFrom(argv: SuiteArgv): SuiteFlags {
+  return {
+    ...pick<SuiteFlags, 'only'>('only', argv.only?.map(String)),
+    ...pick<SuiteFlags, 'skip'>('skip', argv.skip?.map(String)),
+    ...pick<SuiteFlags, 'strict'>('strict', argv.strict),
+    ...pick<SuiteFlags, 'timeout'>('timeout', argv.timeout),
+    ...pick<SuiteFlags, 'timeoutScale'>('timeoutScale', argv['timeout-scale']),
+    ...pick<SuiteFlags, 'list'>('list', argv.list),
+    ...pick<SuiteFlags, 'verbose'>('verbose', argv.verbose),
+    ...pick<SuiteFlags, 'quiet'>('quiet', argv.quiet),
+    ...pick<SuiteFlags, 'seed'>('seed', argv.seed),
+    ...pick<SuiteFlags, 'name'>('name', argv.name),
+    ...pick<SuiteFlags, 'json'>('json', argv.json),
+    ...pick<SuiteFlags, 'junit'>('junit', argv.junit),
+    ...pick<SuiteFlags, 'html'>('html', argv.html),
+    ...pick<SuiteFlags, 'md'>('md', argv.md),
+    ...pick<SuiteFlags, 'out'>('out', argv.out),
+    ...pick<SuiteFlags, 'expect'>('expect', argv.expect),
+  };
+}
+
+/** Checks the numbers among `SuiteFlags`. */
+export function checkSuiteFlags(o: SuiteFlags): void {
+  checkNumber('timeout', o.timeout, { min: 1 });
+  checkNumber('timeout-scale', o.timeoutScale, { min: 0, above: true });
+  checkNumber('seed', o.seed, { min: 0, integer: true });
+}
+
+/** The scenarios `--only`/`--skip` select; selecting none of a non-empty suite is a usage error. */
+export function selectedScenarios<S extends { readonly id: string }>(all: readonly S[], o: SuiteFlags, select: (all: readonly S[], only: readonly string[], skip: readonly string[]) => S[]): S[] {
+  const only = o.only ?? [];
+  const skip = o.skip ?? [];
+  const selected = select(all, only, skip);
+  if (selected.length === 0 && all.length > 0) throw usage(`no scenario matches --only ${only.join(' ')} ${skip.length ? `--skip ${skip.join(' ')}` : ''}`.trim());
+  return selected;
+}
+
+/**
+ * The end of a suite run: writes the reports asked for, says where, and applies `--expect`. Returns the exit
+ * code: the gate's with `--expect`, otherwise `exitCode`.
+ */
+export function publishReport(
+  report: ComplianceReport,
+  o: SuiteFlags,
+  expectations: Expectations | undefined,
+  stdout: { write(text: string): unknown },
+  exitCode: number,
+): number {
+  const written = writeReports(report, reportOutputs(o));
+  if (written.length > 0) {
+    const folder = o.out !== undefined ? resolve(o.out) : undefined;
+    stdout.write(folder ? `reports written to ${folder}/ (${written.map((f) => basename(f)).join(', ')})\n` : `reports written: ${written.join(', ')}\n`);
+  }
+  if (expectations === undefined) return exitCode;
+  const gate = applyExpectations(report, expectations, { strict: o.strict === true });
+  for (const line of formatGate(gate)) stdout.write(`${line}\n`);
+  return gate.passed ? exitCodes.ok : exitCodes.findings;
 }

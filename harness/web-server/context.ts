@@ -15,7 +15,7 @@ import type {
   WebServerScenario,
 } from '../../suites/web-server/define.ts';
 import { describeHttp } from '../../suites/web-server/kit.ts';
-import { FindingRecorder, seededRandom } from '../context.ts';
+import { abortableSleep, FindingRecorder, seededRandom } from '../context.ts';
 import { HarnessError } from '../errors.ts';
 import type { Backend, Binding } from './backend.ts';
 import { sendHttp, urlUnder } from './http.ts';
@@ -136,17 +136,7 @@ export class WebServerScenarioContext implements WebServerContext {
   sleep(ms: number): Promise<void> {
     this.#guard();
     this.note(`sleeping ${ms} ms`);
-    const signal = this.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return abortableSleep(ms, this.signal);
   }
 
   note(text: string): void {

@@ -14,7 +14,7 @@ import { WEB_SERVER_GROUP, type WebServerScenario } from '../../suites/web-serve
 import { describeHttp } from '../../suites/web-server/kit.ts';
 import { makeTimeouts, scenarioSeed, verdictForLevel } from '../context.ts';
 import { HarnessError } from '../errors.ts';
-import { classify, withWatchdog, type Outcome, type RunEnd } from '../runner.ts';
+import { classify, withWatchdog, type Outcome, type RunEnd, type RunListener } from '../runner.ts';
 import type { Backend, BackendFinding } from './backend.ts';
 import { WebServerScenarioContext, type ContextNote } from './context.ts';
 import { sendHttp, urlUnder } from './http.ts';
@@ -27,11 +27,7 @@ export const MAX_FINDINGS_PER_REQUIREMENT = 3;
 export const TRANSCRIPT_LINES = 300;
 
 /** Progress callbacks. */
-export interface ClientRunListener {
-  onScenarioStart?(scenario: WebServerScenario, index: number, total: number): void;
-  onScenarioEnd?(result: ScenarioResult, index: number, total: number): void;
-  onNote?(text: string): void;
-}
+export type ClientRunListener = RunListener<WebServerScenario>;
 
 export interface ClientRunOptions {
   readonly scenarios: readonly WebServerScenario[];
