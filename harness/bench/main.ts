@@ -5,15 +5,15 @@
  */
 import { codecSection } from './codec.ts';
 import { fuzzSection } from './fuzz.ts';
-import { compareSection } from './compare.ts';
+import { compareSections } from './compare.ts';
 import { peerSection } from './peer.ts';
 import type { BenchRow, BenchSection } from './section.ts';
 
 /** Every section, in run order. Add new ones here (client rps, fuzz, …). */
-const sections: readonly BenchSection[] = [codecSection, peerSection, compareSection, fuzzSection];
+const sections: readonly BenchSection[] = [codecSection, peerSection, ...compareSections, fuzzSection];
 
 function format(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+  return value >= 100 || Number.isInteger(value) ? value.toFixed(0) : value.toPrecision(3);
 }
 
 /** The rows of one section as an aligned text table. */
@@ -21,13 +21,13 @@ function renderTable(section: BenchSection, rows: readonly BenchRow[]): string {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const body = rows.map((r) => {
     const base = r.baseline ? byName.get(r.baseline.name) : undefined;
-    const ratio = base && base.value > 0 ? r.value / base.value : undefined;
+    const ratio = r.ratio ?? (base && base.value > 0 ? r.value / base.value : undefined);
     const goal = r.baseline?.goal;
     const verdict = ratio === undefined || goal === undefined ? '' : ratio >= goal ? 'ok' : 'BELOW GOAL';
     return [
       r.name,
       `${format(r.value)} ${r.unit}`,
-      ratio === undefined ? (r.baseline ? '?' : 'baseline') : `${ratio.toFixed(2)}×`,
+      ratio === undefined ? (r.baseline ? '?' : rows.some((o) => o.baseline?.name === r.name) ? 'baseline' : '') : `${ratio.toFixed(2)}×`,
       goal === undefined ? '' : `≥ ${goal}× ${verdict}`,
       r.note ?? '',
     ];

@@ -12,6 +12,11 @@ export interface BenchRow {
   readonly unit: string;
   /** The row this one is compared with (same section), and the ratio the issue asks for, if any. */
   readonly baseline?: { readonly name: string; readonly goal?: number };
+  /**
+   * The ratio to the baseline when it was measured otherwise than `value / baseline.value`, e.g. the median
+   * of round-by-round ratios of runs made back to back; the goal is judged on it.
+   */
+  readonly ratio?: number;
   /** One short remark: sizes, repetitions, what the figure includes. */
   readonly note?: string;
 }

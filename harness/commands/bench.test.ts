@@ -70,6 +70,9 @@ describe('fcgispec bench', () => {
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     expect(parsed.report.bench?.requests).toBe(100);
+    // Named as `fcgispec app` names the target, so `report merge` takes both for one target's shards.
+    expect(parsed.report.target.name).toBe(target);
+    expect(c.out()).toMatch(/^client +.* of fcgispec CPU per request/m);
     expect(parsed.report.results.map((r) => [r.id, r.verdict])).toEqual([['bench.conformance-under-load', 'pass']]);
   });
 
@@ -80,6 +83,33 @@ describe('fcgispec bench', () => {
     expect(code).toBe(1);
     expect(result.violationCount).toBeGreaterThanOrEqual(10);
     expect(c.out()).toMatch(/^sample: FCGI-3\.3-stream-terminator|^sample: FCGI-6\.1-stdout-sent/m);
+  });
+
+  it('shows a live progress line on stderr when asked (as on a TTY), and clears it before the figures', async () => {
+    const target = await serve();
+    const c = captured();
+    // Long enough for the first tick (every second), with room for a late timer on a busy machine.
+    await runBench({ target, connections: 2, duration: '1500ms', warmup: '100ms', progress: true }, c.io);
+    expect(c.err()).toMatch(/^\r\x1b\[K.*: \d+ requests, \d+ req\/s, p99 .*, 0 errors, 0 violations/);
+    expect(c.err().endsWith('\r\x1b[K')).toBe(true);
+    expect(c.out()).toMatch(/^requests +\d+ in /m);
+  });
+
+  it('names the target in the report as --name says', async () => {
+    const target = await serve();
+    const json = join(tempDir(), 'named.json');
+    await runBench({ target, requests: 10, json, name: 'reference' }, captured().io);
+    const parsed = parseReport(readFileSync(json, 'utf8'));
+    expect(parsed.ok && parsed.report.target.name).toBe('reference');
+  });
+
+  it('bad settings through the fcgispec CLI: exit 2, one line on stderr, nothing on stdout', async () => {
+    const run = promisify(execFile)(process.execPath, ['harness/bin/fcgispec.js', 'bench', 'unix:/nonexistent/app.sock', '-c', '0'], { cwd: root, timeout: 60_000 });
+    const result = await run.then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'fcgispec: -c must be a positive integer, got 0\n' });
   });
 
   it('-m 4 against a target that does not multiplex: exit 2, one line on stderr', async () => {

@@ -46,6 +46,8 @@ export interface BenchCommandOptions {
   readonly timeoutMs?: number;
   /** Writes the run as a JSON report (bench section + conformance scenario). */
   readonly json?: string;
+  /** Target name in the report (default: its address, as `fcgispec app` names it). */
+  readonly name?: string;
   /** `wire` (default) or `client` (the reference client's pool drives the load). */
   readonly engine?: EngineName;
   /** Live progress on stderr: `auto` (default) when stderr is a TTY. */
@@ -151,7 +153,7 @@ export async function runBench(o: BenchCommandOptions, io: BenchIo = processIo):
   if (live) io.stderr('\r\x1b[K');
   io.stdout(`${formatLoadResult(result).join('\n')}\n`);
   if (o.json !== undefined) {
-    const text = writeJson(benchReport(result, { version: toolVersion() }, startedAt));
+    const text = writeJson(benchReport(result, { version: toolVersion() }, startedAt, o.name ?? result.target));
     try {
       mkdirSync(dirname(o.json), { recursive: true });
       writeFileSync(o.json, text);
@@ -181,6 +183,7 @@ interface BenchArgs {
   readonly validate: boolean;
   readonly timeout: number;
   readonly json?: string;
+  readonly name?: string;
   readonly engine: EngineName;
 }
 
@@ -203,6 +206,7 @@ function builder(y: Argv): Argv<BenchArgs> {
     .option('timeout', { type: 'number', default: 10_000, describe: 'connect timeout, and how long a request may go without a byte, in ms' })
     .option('engine', { choices: engineNames, default: 'wire' as EngineName, describe: 'wire: requests encoded once, answers read from the checked bytes (fast); client: the reference client drives the load' })
     .option('json', { type: 'string', describe: 'write the run as a JSON report (bench section and conformance under load)' })
+    .option('name', { type: 'string', describe: 'target name in the report (default: its address, as fcgispec app names it, so report merge joins the two)' })
     .conflicts('n', 'D')
     .example('$0 bench unix:/run/php-fpm.sock -c 8 -D 10s --warmup 2s -p SCRIPT_FILENAME=/srv/www/index.php', 'load php-fpm directly')
     .example('$0 bench unix:/tmp/app.sock -c 4 -m 16 -n 100000 --probe --probe-action echo-param -p PROBE_NAME=X -p X=hi', 'multiplex and check every answer') as unknown as Argv<BenchArgs>;
@@ -231,6 +235,7 @@ async function handler(argv: ArgumentsCamelCase<BenchArgs>): Promise<void> {
         validate: argv.validate,
         timeoutMs: argv.timeout,
         ...(argv.json === undefined ? {} : { json: argv.json }),
+        ...(argv.name === undefined ? {} : { name: argv.name }),
         engine: argv.engine,
       },
       { ...processIo, signal: stop.signal },

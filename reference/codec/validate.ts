@@ -173,12 +173,21 @@ export class StreamValidator {
     return this.#sender;
   }
 
+  // The record `push` is judging and its findings, for `#add`: one closure per validator, not one per record
+  // (`fcgispec bench` pushes every record of a load run through here, and a closure per call was most of it).
+  #record: DecodedRecord | undefined;
+  #out: ValidationFinding[] = [];
+  readonly #add: AddFinding = (check, expected, actual, offset) => {
+    const record = this.#record!;
+    this.#out.push({ requirement: validationRequirements[check], expected, actual, offset: offset ?? record.offset, requestId: record.requestId });
+  };
+
   /** Checks one record this side sent; returns what it got wrong. */
   push(record: DecodedRecord): ValidationFinding[] {
     const out: ValidationFinding[] = [];
-    const add: AddFinding = (check, expected, actual, offset = record.offset) => {
-      out.push({ requirement: validationRequirements[check], expected, actual, offset, requestId: record.requestId });
-    };
+    this.#record = record;
+    this.#out = out;
+    const add = this.#add;
     const { type, requestId, offset } = record;
     const contentLength = record.content.length;
     const name = recordTypeName(type);

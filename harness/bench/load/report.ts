@@ -88,6 +88,8 @@ function observations(r: LoadResult): Record<string, string | number | boolean> 
     'connections.opened': r.connections.opened,
     'connections.closedByApplication': r.connections.closes.peer,
     'connections.reset': r.connections.closes.reset,
+    'clientCpu.microsPerRequest': r.clientCpu.microsPerRequest,
+    'clientCpu.coreShare': r.clientCpu.coreShare,
   };
   if (s.requests !== undefined) out['requests'] = s.requests;
   if (s.durationMs !== undefined) out['durationMs'] = s.durationMs;
@@ -107,8 +109,12 @@ export interface ToolInfo {
   readonly version: string;
 }
 
-/** A whole report of a run: its bench section, and its conformance under load as the one scenario. */
-export function benchReport(r: LoadResult, tool: ToolInfo, startedAt: Date, name = 'target'): ComplianceReport {
+/**
+ * A whole report of a run: its bench section, and its conformance under load as the one scenario. The target
+ * is named by its address unless `name` is given, as `fcgispec app` names it, so that `report merge` takes a
+ * bench report and a suite report of the same target for shards of one report.
+ */
+export function benchReport(r: LoadResult, tool: ToolInfo, startedAt: Date, name = r.target): ComplianceReport {
   const catalog: Catalog = Object.fromEntries(checkedRequirements.map((id) => [id, requirements[id]]));
   return buildReport({
     tool: { name: 'fcgispec', version: tool.version, suiteVersion: tool.version },
@@ -188,6 +194,7 @@ export function formatLoadResult(r: LoadResult): string[] {
     `errors          ${counts(r.errors)}`,
     `protocolStatus  ${counts(r.protocolStatus)}`,
     `CGI status      ${counts(r.cgiStatus)}`,
+    `client          ${formatMs(r.clientCpu.microsPerRequest / 1000)} of fcgispec CPU per request, ${(r.clientCpu.coreShare * 100).toFixed(0)} % of one core${r.clientCpu.coreShare >= 0.9 ? ': near a full core, fcgispec itself may be what limits the rate' : ''}`,
     `connections     ${r.connections.opened} opened, at most ${r.connections.peak} at once; while measuring: ${r.connections.closes.peer} closed by the application, ${r.connections.closes.reset} reset, ${r.connections.closes.error} failed, ${r.connections.closes.local} closed by fcgispec`,
   ];
   if (!r.settings.validate) {

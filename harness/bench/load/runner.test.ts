@@ -70,6 +70,26 @@ describe('runLoad', () => {
     expect([fresh.ok, fresh.violationCount, fresh.connections.opened]).toEqual([40, 0, 40]);
   });
 
+  it('measures its own CPU time over the measured window, and calls the hooks at its start and end', async () => {
+    const app = await serve();
+    const calls: string[] = [];
+    const r = await runLoad({
+      target: app.address,
+      params: echo,
+      connections: 2,
+      requests: 200,
+      warmupMs: 50,
+      onMeasureStart: () => calls.push('start'),
+      onMeasureEnd: () => calls.push('end'),
+    });
+    expect(calls).toEqual(['start', 'end']);
+    expect(r.clientCpu.microsPerRequest).toBeGreaterThan(0);
+    expect(r.clientCpu.coreShare).toBeGreaterThan(0);
+    expect(formatLoadResult(r).join('\n')).toMatch(/^client +.* of fcgispec CPU per request, \d+ % of one core/m);
+    // Named by its address, as `fcgispec app` names a target, so that `report merge` joins the two.
+    expect(benchReport(r, { version: '0' }, new Date()).target.name).toBe(r.target);
+  });
+
   it('follows large bodies both ways: records cut across writes and reads, probe answers checked in full', async () => {
     const app = await serve();
     const stdin = Buffer.alloc(200_000, 'stdin body; ');
@@ -136,6 +156,23 @@ describe('runLoad', () => {
     expect(r.late).toBeGreaterThanOrEqual(0);
     // 60 requests due 1/600 s apart take at least ~98 ms whatever the target does.
     expect(r.durationMs).toBeGreaterThanOrEqual(95);
+  });
+
+  it.each([
+    [{ connections: 0 }, /^-c must be a positive integer, got 0$/],
+    [{ perConnection: 1.5 }, /^-m must be a positive integer/],
+    [{ requests: 10, durationMs: 100 }, /^give -n or -D, not both$/],
+    [{ rate: 0 }, /^--rate must be a positive number of requests per second, got 0$/],
+    [{ rate: Number.NaN }, /^--rate must be a positive number/],
+    [{ warmupMs: -1 }, /^--warmup must be a non-negative number/],
+    [{ perConnection: 2, keepConn: false }, /^-m 2 needs --keep-conn/],
+    [{ target: 'fd:0' }, /^cannot load fd:0/],
+    [{ target: 'nonsense:x' }, /nonsense:x/],
+  ] as const)('refuses bad settings with E_USAGE before connecting: %o', async (settings, message) => {
+    const err = await runLoad({ target: 'unix:/nonexistent/app.sock', ...settings }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HarnessError);
+    expect((err as HarnessError).code).toBe('E_USAGE');
+    expect((err as HarnessError).message).toMatch(message);
   });
 
   it('refuses -m above 1 against a target that does not multiplex, before sending any request', async () => {

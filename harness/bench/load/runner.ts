@@ -59,6 +59,12 @@ export interface LoadOptions {
   readonly progressIntervalMs?: number;
   /** Stops issuing requests (what is in flight finishes). */
   readonly signal?: AbortSignal;
+  /**
+   * Called when the measurement starts (after the warm-up) and when its last request has ended, on the event
+   * loop (keep them short): a caller reads the server's CPU time there, over the same window as `clientCpu`.
+   */
+  readonly onMeasureStart?: () => void;
+  readonly onMeasureEnd?: () => void;
   /** `wire` (default: the fast engine) or `client` (the reference client's pool; a cross-check). */
   readonly engine?: EngineName;
 }
@@ -124,6 +130,11 @@ export interface LoadResult {
   readonly violationCount: number;
   readonly samples: readonly ViolationSample[];
   readonly connections: { readonly opened: number; readonly peak: number; readonly closes: Readonly<Record<CloseCause, number>> };
+  /**
+   * CPU time of this process (the load generator) while measuring, µs: per request, and as a share of one
+   * core. Near 100 % of a core, fcgispec itself limits the rate; far below, the application does.
+   */
+  readonly clientCpu: { readonly microsPerRequest: number; readonly coreShare: number };
   /** At a fixed rate: measured requests sent more than 1 ms after their due time (the load fell behind). */
   readonly late: number | undefined;
   /** Things a reader should know (a limit the settings pass, …). */
@@ -204,8 +215,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const durationMs = options.durationMs === undefined ? undefined : nonNegative(options.durationMs, '-D', 0);
   if (durationMs !== undefined && durationMs <= 0) throw usageError('-D must be a positive duration');
   const warmupMs = nonNegative(options.warmupMs, '--warmup', 0);
-  const rate = options.rate === undefined ? undefined : nonNegative(options.rate, '--rate', 0);
-  if (rate !== undefined && rate <= 0) throw usageError('--rate must be a positive number of requests per second');
+  const rate = options.rate;
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw usageError(`--rate must be a positive number of requests per second, got ${String(rate)}`);
   const timeoutMs = positiveInt(options.timeoutMs, '--timeout', 10_000);
   const keepConn = options.keepConn ?? true;
   const validate = options.validate ?? true;
@@ -251,8 +262,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const deadline = durationMs === undefined ? Number.POSITIVE_INFINITY : measureStart + durationMs;
   const schedule = rate === undefined ? undefined : new RateSchedule(rate, origin);
   let bytesAtStart: { sent: number; received: number } | undefined;
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
+  let measureStarted = 0;
   const snapshot = (): void => {
-    bytesAtStart ??= { sent: hub.bytesSent, received: hub.bytesReceived };
+    if (bytesAtStart !== undefined) return;
+    options.onMeasureStart?.(); // first, so that what the hook costs is not counted as the load's
+    bytesAtStart = { sent: hub.bytesSent, received: hub.bytesReceived };
+    cpuAtStart = process.cpuUsage();
+    measureStarted = performance.now();
   };
   const warmupTimer = warmupMs > 0 ? setTimeout(snapshot, warmupMs) : undefined;
   if (warmupMs === 0) snapshot();
@@ -306,7 +323,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ? setInterval(() => {
         const now = performance.now();
         const phase = now < measureStart ? 'warmup' : now < deadline && (count === undefined || started < count) ? 'measure' : 'drain';
-        const interval = Math.max(1, now - lastReport.at);
+        const interval = now - lastReport.at;
+        // A tick just after the warm-up ends would rate a few milliseconds: that interval waits for the next.
+        if (now > measureStart && interval < 100) return;
         const recentRps = now <= measureStart ? 0 : ((measured - lastReport.requests) * 1000) / interval;
         lastReport = { at: Math.max(now, measureStart), requests: measured };
         let errorCount = 0;
@@ -323,6 +342,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     clearInterval(progressTimer);
   }
   const bytesEnd = { sent: hub.bytesSent, received: hub.bytesReceived };
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuWindowMs = performance.now() - measureStarted;
+  options.onMeasureEnd?.();
   const peak = engine.peakConnections;
   hub.closing = true;
   await engine.close(2000);
@@ -354,6 +376,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     violationCount: hub.violationCount,
     samples: hub.samples,
     connections: { opened: hub.connectionsOpened, peak, closes: { ...hub.closes } },
+    clientCpu: {
+      microsPerRequest: measured === 0 || cpuAtStart === undefined ? 0 : round3((cpu.user + cpu.system) / measured),
+      coreShare: cpuAtStart === undefined || cpuWindowMs <= 0 ? 0 : round3((cpu.user + cpu.system) / 1000 / cpuWindowMs),
+    },
     late: rate === undefined ? undefined : late,
     notes,
   };
