@@ -428,7 +428,8 @@ export const phpFpmSection: BenchSection = {
     sayMachine(rounds, seconds);
     // nginx keeps its idle upstream connections, each holding a php-fpm worker: twice the workers, so that
     // fcgispec's connections never wait behind them.
-    const fpm = await startPhpFpm({ listen: 'unix', maxChildren: 2 * CONNECTIONS });
+    // OPcache on: PHP's compile cost per request would otherwise drown what the two load generators differ by.
+    const fpm = await startPhpFpm({ listen: 'unix', maxChildren: 2 * CONNECTIONS, opcache: true });
     let web: RunningPeer | undefined;
     try {
       const params = [...nginxLikeParams(fpm.params), ...probeParams];

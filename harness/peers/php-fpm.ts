@@ -19,6 +19,8 @@ export interface PhpFpmOptions {
   readonly script?: string;
   /** More pool directives, written as `key = value` lines (e.g. `{ 'pm.max_requests': '10' }`). */
   readonly pool?: Readonly<Record<string, string>>;
+  /** Load OPcache (off by default, as `-n` leaves it): a bench wants PHP's own cost per request low. */
+  readonly opcache?: boolean;
   readonly startTimeoutMs?: number;
 }
 
@@ -74,7 +76,7 @@ export function startPhpFpm(options: PhpFpmOptions = {}): Promise<RunningApplica
     const proc = await launch(folder, {
       name: 'php-fpm',
       command: phpFpmBinary,
-      args: ['-n', '-F', '-R', '-O', '-y', `${dir}/php-fpm.conf`, '-p', dir],
+      args: ['-n', ...(options.opcache === true ? ['-d', 'zend_extension=opcache.so', '-d', 'opcache.enable=1'] : []), '-F', '-R', '-O', '-y', `${dir}/php-fpm.conf`, '-p', dir],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
       readyAt: parseAddress(address),
       logFiles: [`${dir}/php-fpm.log`],
