@@ -21,6 +21,7 @@ import { runLoad, type LoadOptions, type LoadProgress, type LoadResult } from '.
 import { benchReport, formatLoadResult, formatMs } from '../bench/load/report.ts';
 import { engineNames, type EngineName } from '../bench/load/engine.ts';
 import { defaultCgiParams } from './app.ts';
+import { toolVersion } from './options.ts';
 
 /** Options of `runBench`, the programmatic form of the command. */
 export interface BenchCommandOptions {
@@ -82,15 +83,6 @@ function parseParams(list: readonly string[]): [string, string][] {
     if (eq <= 0) throw usageError(`--param ${JSON.stringify(text)}: expected NAME=VALUE`);
     return [text.slice(0, eq), text.slice(eq + 1)];
   });
-}
-
-function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 function progressLine(p: LoadProgress): string {
