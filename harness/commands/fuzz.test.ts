@@ -1,6 +1,6 @@
 // `fcgispec fuzz` and `fcgispec replay`: usage errors, a TCP target and a spawned one, reports and replay files,
 // a replay giving the recorded verdict, shards whose reports merge, and both commands through a fresh yargs.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mergeShards } from '../../reports/matrix.ts';
 import { parseReport } from '../../reports/schema.ts';
 import type { ComplianceReport } from '../../reports/model.ts';
-import { readReplayFile } from '../../suites/fuzz/replay.ts';
+import { DIAGNOSIS_PREFIX } from '../../suites/fuzz/campaign.ts';
+import { formatReplay, readReplayFile } from '../../suites/fuzz/replay.ts';
 import { HarnessError } from '../errors.ts';
 import { startServe, type ServeHandle } from './serve.ts';
 import { fuzz, fuzzCommand, parseDuration, replay, replayCommand, type FuzzOptions } from './fuzz.ts';
@@ -118,6 +119,12 @@ describe('fcgispec fuzz: runs', () => {
     expect(clean.same).toBe(false);
     expect(clean.result.verdict).toBe('pass');
     expect(clean.exitCode).toBe(0);
+    // A diagnosis finding comes from running the plan without a part of it, which a replay does not do: it does
+    // not count when the verdicts are compared.
+    const diagnosed = join(dir, 'diagnosed.replay.json');
+    const cause = { requirement: 'FCGI-4.2-unknown-type-reply' as const, verdict: 'fail' as const, expected: `${DIAGNOSIS_PREFIX}x`, actual: 'y' };
+    writeFileSync(diagnosed, formatReplay({ ...file, findings: [...file.findings, cause] }));
+    expect((await replay({ file: diagnosed, embedded: true, faults: ['echo-wrong'], quiet: true }, silent)).same).toBe(true);
   }, 60_000);
 
   it('splits the seed space into shards whose reports merge into one', async () => {

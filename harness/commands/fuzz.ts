@@ -24,7 +24,7 @@ import { recordLine, transcriptText } from '../../reports/text.ts';
 import { escapeTerminal } from '../../reports/escape.ts';
 import { fuzzPlan } from '../../suites/arbitraries/plan.ts';
 import type { Profile } from '../../suites/define.ts';
-import { runCampaign, parseShard, type CaseOutcome, type FoundFailure, type Shard } from '../../suites/fuzz/campaign.ts';
+import { runCampaign, parseShard, isDiagnosis, type CaseOutcome, type FoundFailure, type Shard } from '../../suites/fuzz/campaign.ts';
 import { executePlan, type Execution } from '../../suites/fuzz/execute.ts';
 import { failingRequirements, fuzzRequirements, judgeCase, type ModelOptions } from '../../suites/fuzz/model.ts';
 import { buildWirePlan, wireRecordCount, wireRequestCount, type BuildOptions, type FuzzPlan } from '../../suites/fuzz/plan.ts';
@@ -101,6 +101,9 @@ export interface FuzzIo {
 const defaultIo: FuzzIo = { stdout: process.stdout };
 
 /** Defaults of the size options. */
+// Lines printed for repeats of known failures, at most.
+const REPEAT_LINES = 20;
+
 export const fuzzDefaults = { runs: 100, maxParams: 4096, maxStdin: 140_000, connections: 3, shrinkMs: 60_000, maxFailures: 8 } as const;
 
 function usage(message: string): HarnessError {
@@ -319,13 +322,18 @@ export class CaseRunner {
     const started = performance.now();
     const target = this.#session.opened.target;
     const wire = buildWirePlan(plan, this.#build);
+    // Every wait of a case is bounded; this watchdog only guards against a wait we did not foresee.
+    const batches = Math.max(1, ...wire.connections.map((c) => c.batches.length));
+    const watchdog = new AbortController();
+    const timer = setTimeout(() => watchdog.abort(), (batches * 2 + 4) * this.#timeouts.replyMs + this.#timeouts.closeMs);
     const execution = await executePlan(wire, {
       connect: () => RawConnection.connect(target.address, { timeoutMs: this.#timeouts.replyMs, limits: { transcriptBytes: 16 * 1024 * 1024 } }),
       replyMs: this.#timeouts.replyMs,
       closeMs: this.#timeouts.closeMs,
       quietMs: this.#timeouts.quietMs,
       barrier: this.#barrier,
-    });
+      signal: watchdog.signal,
+    }).finally(() => clearTimeout(timer));
     const judged = judgeCase(wire, execution.connections.map((c) => c.observation), this.#model);
     const findings: Finding[] = [...judged.findings];
     const live = await this.#liveness();
@@ -602,6 +610,7 @@ export async function fuzz(o: FuzzOptions, io: FuzzIo = defaultIo): Promise<Fuzz
     const arbitrary = fuzzPlan({ roles: p.roles, keepConn: p.keepConn, maxParams, maxStdin, maxConnections: Math.min(connections, Math.max(1, (p.maxConns ?? 1024) - 1)) });
     const startedAt = new Date();
     const t0 = performance.now();
+    let repeatsShown = 0;
     const result = await runCampaign({
       arbitrary,
       runCase: (plan) => runner.run(plan),
@@ -612,11 +621,18 @@ export async function fuzz(o: FuzzOptions, io: FuzzIo = defaultIo): Promise<Fuzz
       ...(shard === undefined ? {} : { shard }),
       shrinkMs,
       maxFindings: maxFailures,
+      strict: o.strict === true,
       signal: stopOnSignal.signal,
       listener: {
         onCase: (_outcome, s) => progress.status(s.cases, s.elapsedMs, s.failures),
-        onFailure: (roundSeed, path, outcome, repeat) =>
-          progress.print([`  · failure: ${outcome.failing.join(', ')} (seed ${roundSeed}, path ${path})${repeat ? ': breaks nothing new, not shrunk again' : `; shrinking (up to ${shrinkMs / 1000} s)…`}`]),
+        onFailure: (roundSeed, path, outcome, repeat) => {
+          // Repeats of known failures can come by the hundred from a target that breaks a rule often: a few lines.
+          if (repeat && ++repeatsShown > REPEAT_LINES) {
+            if (repeatsShown === REPEAT_LINES + 1) progress.print(['  · (further repeats of known failures not shown; the summary counts them)']);
+            return;
+          }
+          progress.print([`  · failure: ${outcome.failing.join(', ')} (seed ${roundSeed}, path ${path})${repeat ? ': breaks nothing new, not shrunk again' : `; shrinking (up to ${shrinkMs / 1000} s)…`}`]);
+        },
       },
     });
     const durationMs = Math.round(performance.now() - t0);
@@ -746,8 +762,11 @@ export async function replay(o: ReplayCommandOptions, io: FuzzIo = defaultIo): P
     const outcome = await runner.run(file.plan);
     const { verdict, expected, actual } = classify({ end: { kind: 'finished' }, findings: outcome.findings, observations: {} });
     const failing = failingRequirements(outcome.findings);
-    const recordedFailing = failingRequirements(file.findings);
-    const same = verdict === file.verdict && recordedFailing.every((r) => failing.includes(r));
+    // What the diagnosis found came from running the plan without a part of it: a replay judges the case alone.
+    const judged = file.findings.filter((f) => !isDiagnosis(f));
+    const recordedFailing = failingRequirements(judged);
+    const recordedVerdict = classify({ end: { kind: 'finished' }, findings: judged, observations: {} }).verdict;
+    const same = verdict === recordedVerdict && recordedFailing.every((r) => failing.includes(r));
     const transcript = caseTranscript(outcome.execution);
     const result: ScenarioResult = {
       id: `fuzz.replay.s${file.seed}`,
@@ -767,7 +786,7 @@ export async function replay(o: ReplayCommandOptions, io: FuzzIo = defaultIo): P
       [
         ...resultLines(result),
         ...(transcript ? transcriptText(transcript).map((l) => `       ${escapeTerminal(l)}`) : []),
-        same ? `same verdict as recorded (${file.verdict}${recordedFailing.length ? `: ${recordedFailing.join(', ')}` : ''})` : `verdict differs: recorded ${file.verdict}${recordedFailing.length ? ` (${recordedFailing.join(', ')})` : ''}, now ${verdict}${failing.length ? ` (${failing.join(', ')})` : ''}`,
+        same ? `same verdict as recorded (${recordedVerdict}${recordedFailing.length ? `: ${recordedFailing.join(', ')}` : ''})` : `verdict differs: recorded ${recordedVerdict}${recordedFailing.length ? ` (${recordedFailing.join(', ')})` : ''}, now ${verdict}${failing.length ? ` (${failing.join(', ')})` : ''}`,
       ],
       true,
     );

@@ -94,8 +94,10 @@ class InputChannel {
       this.#waiter = undefined;
       w.resolve(undefined);
     }
-    // A handler collecting the stream agreed to hold up to its maximum.
-    return this.#buffered < Math.max(this.#owner.host.limits.inputHighWaterMark, this.#waiter?.max ?? 0);
+    // A handler collecting the stream agreed to hold up to its maximum, and with exactly that much held it needs
+    // one byte more (or the end) to decide: reading stops only past it, or the two wait for each other.
+    const collecting = this.#waiter;
+    return this.#buffered < this.#owner.host.limits.inputHighWaterMark || (collecting !== undefined && this.#buffered <= collecting.max);
   }
 
   end(): void {

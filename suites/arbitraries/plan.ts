@@ -120,7 +120,7 @@ export function roleNumber(claimed: readonly RoleName[]): fc.Arbitrary<number> {
   );
 }
 
-/** Content sizes of stream records, cycled: none (one record per 65535 bytes), or a mix of tiny, medium and maximal. */
+/** Content sizes of a stream's first records: none (one record per 65535 bytes), or a mix of tiny, medium and maximal. */
 export function chunkSizes(): fc.Arbitrary<number[]> {
   const size = fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 2048 }), fc.constant(65535), fc.integer({ min: 65_000, max: 65_535 }));
   return fc.oneof({ withCrossShrink: true }, { arbitrary: fc.constant<number[]>([]), weight: 5 }, { arbitrary: nonEmpty(size, 6), weight: 3 });
@@ -151,6 +151,7 @@ export function requestSpec(options: PlanArbitraryOptions): fc.Arbitrary<Request
       data: bodySpec(options.maxStdin),
       abort: sometimes(fc.constantFrom(...abortPoints), 7).map((a) => a ?? null),
       chunks: chunkSizes(),
+      cycleChunks: rarely(3),
       longLengths: rarely(10),
     })
     .map((r): RequestSpec => {
@@ -167,6 +168,7 @@ export function requestSpec(options: PlanArbitraryOptions): fc.Arbitrary<Request
         data: r.role === FCGI_FILTER ? r.data : '',
         abort: r.abort,
         chunks: r.chunks,
+        ...(r.cycleChunks ? { cycleChunks: true } : {}),
         longLengths: r.longLengths,
       };
     });

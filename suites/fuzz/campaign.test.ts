@@ -24,6 +24,16 @@ function simulate(plan: FuzzPlan): CaseOutcome {
   return { findings, observations: {}, failing, wire, execution: { connections: [], durationMs: 0 }, durationMs: 0 };
 }
 
+// A simulated target's outcome that breaks exactly `failing`.
+function outcomeOf(plan: FuzzPlan, failing: RequirementId[]): CaseOutcome {
+  return {
+    ...simulate({ connections: [] }),
+    wire: buildWirePlan(plan, build),
+    findings: failing.map((requirement) => ({ requirement, verdict: 'fail' as const, expected: 'x', actual: 'y' })),
+    failing,
+  };
+}
+
 describe('runCampaign', () => {
   it('finds each distinct failure once and shrinks it to one request', async () => {
     const seen: string[] = [];
@@ -62,6 +72,69 @@ describe('runCampaign', () => {
     expect(broken.error).toBe('target down');
     expect(broken.found).toHaveLength(0);
   });
+});
+
+describe('diagnosis', () => {
+  it('proves extra records the cause when the shrunk plan passes without them, and hints at padding', async () => {
+    // A simulated target that drops the request after a record of an inactive id, and garbles padded input.
+    const target = (plan: FuzzPlan): CaseOutcome => {
+      const outcome = simulate({ connections: [] });
+      const findings: Finding[] = [];
+      if (plan.connections.some((c) => c.batches.some((b) => b.extras.some((x) => x.kind === 'inactive')))) {
+        findings.push({ requirement: 'FCGI-5.5-end-request-once', verdict: 'fail', expected: 'x', actual: 'y' });
+      }
+      if (plan.connections.some((c) => c.delivery.padding.some((p) => p > 0))) findings.push({ requirement: 'FCGI-3.3-stream-value-app', verdict: 'fail', expected: 'x', actual: 'y' });
+      return { ...outcome, wire: buildWirePlan(plan, build), findings, failing: [...new Set(findings.map((f) => f.requirement))].sort() };
+    };
+    const result = await runCampaign({ arbitrary, runCase: async (p) => target(p), seed: SEED, runs: 300, shrinkMs: 10_000 });
+    const byFailing = new Map(result.found.map((f) => [f.outcome.failing.join(), f]));
+    const dropped = byFailing.get('FCGI-5.5-end-request-once');
+    expect(dropped?.causes.map((c) => [c.requirement, c.verdict])).toEqual([['FCGI-3.3-inactive-id-ignored', 'fail']]);
+    const garbled = byFailing.get('FCGI-3.3-stream-value-app');
+    expect(garbled?.causes.map((c) => [c.requirement, c.verdict])).toEqual([['FCGI-3.3-padding-discarded', 'info']]);
+  }, 30_000);
+});
+
+describe('diagnosis, when it cannot prove a cause', () => {
+  const withExtras = (plan: FuzzPlan): boolean => plan.connections.some((c) => c.batches.some((b) => b.extras.length > 0));
+
+  it('gives only a hint when what the extra records cure is a matter of timing (output before the input ended)', async () => {
+    // php-fpm answered a Filter request before its FCGI_STDIN ended in a plan with FCGI_GET_VALUES in front; without
+    // it, the input ended sooner and the race went the other way. That proves nothing about FCGI_GET_VALUES.
+    const target = (plan: FuzzPlan): CaseOutcome => outcomeOf(plan, withExtras(plan) ? ['FCGI-6.2-params-before-output'] : []);
+    const result = await runCampaign({ arbitrary, runCase: async (p) => target(p), seed: SEED, runs: 300, shrinkMs: 10_000 });
+    const f = result.found.find((x) => x.outcome.failing.join() === 'FCGI-6.2-params-before-output');
+    expect(f?.causes.length).toBeGreaterThan(0);
+    for (const c of f!.causes) expect([c.requirement, c.verdict, c.expected.startsWith('diagnosis: ')]).toEqual([c.requirement, 'info', true]);
+  }, 30_000);
+
+  it('gives only a hint when the failure does not happen again', async () => {
+    // Fails with extra records on the first run of a plan only: the confirming run passes.
+    const seen = new Set<string>();
+    const target = (plan: FuzzPlan): CaseOutcome => {
+      const key = JSON.stringify(plan);
+      const first = !seen.has(key);
+      seen.add(key);
+      return outcomeOf(plan, withExtras(plan) && first ? ['FCGI-5.5-end-request-once'] : []);
+    };
+    const result = await runCampaign({ arbitrary, runCase: async (p) => target(p), seed: SEED, runs: 300, shrinkMs: 10_000 });
+    expect(result.found.flatMap((f) => f.causes).length).toBeGreaterThan(0);
+    for (const f of result.found) for (const c of f.causes) expect([c.requirement, c.verdict]).toEqual([c.requirement, 'info']);
+  }, 30_000);
+});
+
+describe('a target that breaks something on every request', () => {
+  it('sets it aside once found, and keeps drawing cases in the round for what else fails', async () => {
+    // Every answer breaks FCGI-3.3-stream-terminator (as php-fpm's do); an unknown role breaks one more requirement.
+    const target = (plan: FuzzPlan): CaseOutcome => {
+      const own = simulate(plan).failing.filter((r) => r === 'FCGI-5.1-unknown-role');
+      return outcomeOf(plan, ['FCGI-3.3-stream-terminator', ...own]);
+    };
+    const result = await runCampaign({ arbitrary, runCase: async (p) => target(p), seed: SEED, runs: 400, shrinkMs: 10_000 });
+    expect(result.found.map((f) => f.outcome.failing.join()).sort()).toEqual(['FCGI-3.3-stream-terminator', 'FCGI-3.3-stream-terminator,FCGI-5.1-unknown-role']);
+    // Rounds of 100 cases: had every failing case ended its round, there would be one round per case.
+    expect(result.stats.rounds).toBeLessThan(20);
+  }, 30_000);
 });
 
 describe('shards and seeds', () => {

@@ -8,12 +8,15 @@
  * Shrinking keeps to the failure found: a smaller plan counts as failing only when it breaks one of the same
  * requirements, so a shrink cannot wander off to another bug. A shrunk failure is then diagnosed: the same plan
  * without its padding, its cuts into writes, its cuts into records, its extra records, or its four-byte lengths;
- * an ablation that makes it pass is reported as an `info` finding naming the requirement to look at first.
+ * an ablation that makes it pass names the requirement to look at first (an `info` finding), except that a pass
+ * without its extra records proves them the cause (a finding at the level of the requirement they test).
  */
 import fc from 'fast-check';
 import { FCGI_PARAMS } from '../../spec/constants.ts';
-import type { RequirementId } from '../../spec/requirements.ts';
+import { requirements, type RequirementId } from '../../spec/requirements.ts';
 import type { Finding } from '../../reports/model.ts';
+import { verdictForLevel } from '../../harness/context.ts';
+import { fuzzRequirements } from './model.ts';
 import type { Execution } from './execute.ts';
 import type { FuzzPlan, WirePlan } from './plan.ts';
 import { wireRecordCount } from './plan.ts';
@@ -90,6 +93,8 @@ export interface CampaignOptions {
   readonly maxFindings?: number;
   /** Run the ablations on each shrunk failure (default true). */
   readonly diagnose?: boolean;
+  /** Should-level causes found by the diagnosis fail instead of warn. */
+  readonly strict?: boolean;
   readonly listener?: CampaignListener;
   readonly signal?: AbortSignal;
 }
@@ -118,7 +123,26 @@ export function parseShard(text: string): Shard | undefined {
   return Number.isSafeInteger(index) && Number.isSafeInteger(count) && count >= 1 && index >= 1 && index <= count ? { index, count } : undefined;
 }
 
-const subset = (a: readonly string[], b: ReadonlySet<string>): boolean => a.every((x) => b.has(x));
+/** The plainest plan: one Responder request, no body, flags 0, one write. */
+export const baselinePlan: FuzzPlan = {
+  connections: [
+    {
+      batches: [{ requests: [{ id: 1, role: 1, keepConn: false, params: [['PROBE_ACTION', 'echo-stdin']], stdin: '', data: '', abort: null, chunks: [], longLengths: false }], extras: [], order: [] }],
+      delivery: { padding: [], paddingByte: 0, writes: [] },
+    },
+  ],
+};
+
+// Times in a run a failure that breaks nothing new is shrunk again.
+const RESHRINKS = 3;
+
+// What a found failure breaks beyond the baseline.
+function significantOf(f: FoundFailure, baseline: ReadonlySet<RequirementId>): RequirementId[] {
+  return [...new Set([...f.original.failing, ...f.outcome.failing])].filter((r) => !baseline.has(r)).sort();
+}
+
+// How many of `failing` a known failure also broke.
+const overlap = (f: FoundFailure, failing: readonly RequirementId[]): number => failing.filter((r) => f.outcome.failing.includes(r) || f.original.failing.includes(r)).length;
 
 // Requirements that name one symptom in different situations: a request left unanswered is cited as an abort
 // not ended when the plan aborted it. A shrink that drops the abort still shows the same failure.
@@ -181,14 +205,38 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     return { stats: stats(), found, ...(error === undefined ? {} : { error }) };
   }
 
+  // ── the baseline: what the plainest request breaks ──
+  // A target that breaks a requirement on every request (php-fpm leaves FCGI_STDOUT unterminated) would make every
+  // case look like the same failure: what the plainest request breaks is set aside when comparing failures.
+  // Three runs, for what breaks only sometimes (php-fpm's reserved bytes are whatever its buffer held).
+  const baseline = new Set<RequirementId>();
+  for (let i = 0; i < 3 && !halted(); i++) for (const r of (await run(baselinePlan))?.failing ?? []) baseline.add(r);
+  let baselineFound = baseline.size === 0;
+  let reshrinks = 0;
+
   // ── rounds of sampling ──
+  // What to shrink a failing case towards: what is new; else, a few times in a run, what it breaks beyond the
+  // baseline (two bugs can show the same symptom, and the diagnosis tells them apart); else nothing: a repeat,
+  // counted on the known failure it resembles most, and the round goes on (a target that breaks something on
+  // every request would otherwise end every round at its first case).
+  const targetOf = (outcome: CaseOutcome): { readonly target: readonly RequirementId[]; readonly again: boolean } | undefined => {
+    const significant = outcome.failing.filter((r) => !baseline.has(r));
+    if (significant.length === 0) return baselineFound ? undefined : { target: outcome.failing, again: false };
+    const covered = new Set(found.flatMap((f) => significantOf(f, baseline)));
+    const fresh = significant.filter((r) => !covered.has(r));
+    if (fresh.length > 0) return { target: fresh, again: false };
+    return reshrinks < RESHRINKS ? { target: significant, again: true } : undefined;
+  };
   while (cases < runs && performance.now() < deadline && !halted()) {
     const seed = roundSeed(options.seed, rounds, options.shard);
     rounds++;
-    let failing: { plan: FuzzPlan; outcome: CaseOutcome } | undefined;
+    let failing: { plan: FuzzPlan; outcome: CaseOutcome; target: readonly RequirementId[]; again: boolean } | undefined;
     const want = Math.min(roundSize, runs - cases);
+    // The index of the case in the round: fast-check's path to a case it has not shrunk.
+    let index = -1;
     const details = await fc.check(
       fc.asyncProperty(options.arbitrary, async (plan) => {
+        index++;
         // Past the budget the rest of the round is skipped cheaply (fast-check has no external stop).
         if (cases >= runs || performance.now() >= deadline || halted()) return true;
         const outcome = await run(plan);
@@ -196,23 +244,28 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         cases++;
         options.listener?.onCase?.(outcome, stats());
         if (outcome.failing.length === 0) return true;
-        failing = { plan, outcome };
+        failures++;
+        const aim = targetOf(outcome);
+        if (aim === undefined) {
+          const known = [...found].sort((a, b) => overlap(b, outcome.failing) - overlap(a, outcome.failing))[0];
+          if (known) known.repeats++;
+          // What the plainest request breaks is not worth a line each time.
+          if (outcome.failing.some((r) => !baseline.has(r))) options.listener?.onFailure?.(seed, String(index), outcome, true);
+          return true;
+        }
+        failing = { plan, outcome, ...aim };
         return false;
       }),
       { seed, numRuns: want, endOnFailure: true },
     );
     if (!details.failed || failing === undefined || halted()) continue;
-    failures++;
-    const path = details.counterexamplePath ?? '0';
-    const signature = failing.outcome.failing;
-    const known = found.find((f) => subset(signature, new Set([...f.original.failing, ...f.outcome.failing])));
-    options.listener?.onFailure?.(seed, path, failing.outcome, known !== undefined);
-    if (known) {
-      known.repeats++;
-      continue;
-    }
-    const f = await shrink(options, run, seed, path, failing.plan, failing.outcome, (n) => (shrinkCases += n));
-    const same = found.find((x) => x.outcome.failing.join() === f.outcome.failing.join());
+    const path = details.counterexamplePath ?? String(index);
+    if (failing.again) reshrinks++;
+    options.listener?.onFailure?.(seed, path, failing.outcome, false);
+    const f = await shrink(options, run, seed, path, failing.plan, failing.outcome, failing.target, (n) => (shrinkCases += n));
+    if (failing.outcome.failing.every((r) => baseline.has(r))) baselineFound = true;
+    const signature = (x: FoundFailure): string => `${x.outcome.failing.filter((r) => !baseline.has(r)).join()}|${x.causes.map((c) => c.requirement).sort().join()}`;
+    const same = found.find((x) => signature(x) === signature(f));
     if (same) {
       same.repeats++;
       continue;
@@ -235,9 +288,10 @@ async function shrink(
   path: string,
   plan: FuzzPlan,
   outcome: CaseOutcome,
+  fresh: readonly RequirementId[],
   count: (n: number) => void,
 ): Promise<FoundFailure> {
-  const target = related(outcome.failing);
+  const target = related(fresh);
   const until = performance.now() + options.shrinkMs;
   let best = { plan, outcome };
   let runs = 0;
@@ -264,6 +318,8 @@ async function shrink(
 /** A change to a plan that removes one ingredient, and the requirement its absence points at. */
 interface Ablation {
   readonly what: string;
+  /** Removing it removes records the application must handle: a pass without them proves them the cause. */
+  readonly causal?: boolean;
   readonly applies: (plan: FuzzPlan, wire: WirePlan) => boolean;
   readonly apply: (plan: FuzzPlan) => FuzzPlan;
   readonly cause: (plan: FuzzPlan, wire: WirePlan) => RequirementId;
@@ -292,7 +348,7 @@ export const ablations: readonly Ablation[] = [
   {
     what: 'its cuts of streams into records',
     applies: (p) => p.connections.some((c) => c.batches.some((b) => b.requests.some((r) => r.chunks.length > 0))),
-    apply: (p) => mapRequests(p, (r) => ({ ...r, chunks: [] })),
+    apply: (p) => mapRequests(p, (r) => ({ ...r, chunks: [], cycleChunks: false })),
     cause: (_p, wire) =>
       wire.connections.some((c) => c.batches.some((b) => b.records.filter((r) => r.type === FCGI_PARAMS && r.content.length > 0).length > b.requests.length)) ? 'FCGI-B-split-params-app' : 'FCGI-3.3-stream-value-app',
   },
@@ -304,6 +360,7 @@ export const ablations: readonly Ablation[] = [
   },
   {
     what: 'its extra records',
+    causal: true,
     applies: (p) => p.connections.some((c) => c.batches.some((b) => b.extras.length > 0)),
     apply: (p) => ({ connections: p.connections.map((c) => ({ ...c, batches: c.batches.map((b) => ({ ...b, extras: [] })) })) }),
     cause: (p) => {
@@ -316,6 +373,23 @@ export const ablations: readonly Ablation[] = [
   },
 ];
 
+/** Every finding of a diagnosis starts with this: it comes from re-running a plan, which a replay does not do. */
+export const DIAGNOSIS_PREFIX = 'diagnosis: ';
+
+/** Whether a finding came from the diagnosis (an ablation) rather than from judging the case itself. */
+export function isDiagnosis(f: Finding): boolean {
+  return f.expected.startsWith(DIAGNOSIS_PREFIX);
+}
+
+// Requirements judged by when the target's output came relative to the end of the input: removing records moves
+// that end, so an ablation that cures only these proves nothing about the records removed.
+const timingRequirements: ReadonlySet<string> = new Set([fuzzRequirements.paramsBeforeOutput, fuzzRequirements.stdinBeforeOutput, fuzzRequirements.filterOrUnknownRole]);
+
+/** Whether a requirement is judged by when output came relative to the end of the input (a race a replay may lose). */
+export function isTimingRequirement(id: string): boolean {
+  return timingRequirements.has(id);
+}
+
 async function diagnose(
   options: CampaignOptions,
   run: (plan: FuzzPlan) => Promise<CaseOutcome | undefined>,
@@ -325,17 +399,34 @@ async function diagnose(
   count: (n: number) => void,
 ): Promise<Finding[]> {
   const causes: Finding[] = [];
+  const fails = async (p: FuzzPlan): Promise<boolean | undefined> => {
+    const o = await run(p);
+    count(1);
+    return o === undefined ? undefined : o.failing.some((r) => target.has(r));
+  };
+  const records = wireRecordCount(outcome.wire);
+  let steady: boolean | undefined;
   for (const a of ablations) {
     if (!a.applies(plan, outcome.wire) || options.signal?.aborted) continue;
-    const o = await run(a.apply(plan));
-    count(1);
-    if (!o || o.failing.some((r) => target.has(r))) continue;
-    // A hint, not a verdict: removing an ingredient also changes timing, so it points at a cause without proving it.
+    if ((await fails(a.apply(plan))) !== false) continue;
+    const requirement = a.cause(plan, outcome.wire);
+    // Removing records the target had to take in its stride is an experiment on content: when that cures it, those
+    // records are the cause, and the requirement they test is broken, provided the failure is steady (it happens
+    // again with them and not again without them) and is not one of timing. Removing padding or cuts also changes
+    // timing and sizes, so it points at a cause (info) without proving it.
+    let proof = a.causal === true && [...target].some((r) => !timingRequirements.has(r));
+    if (proof) {
+      steady ??= (await fails(plan)) === true;
+      proof = steady && (await fails(a.apply(plan))) === false;
+    }
+    const level = proof ? ((requirements as Record<string, { level: 'must' | 'should' | 'may' | 'info' } | undefined>)[requirement]?.level ?? 'must') : 'info';
     causes.push({
-      requirement: a.cause(plan, outcome.wire),
-      verdict: 'info',
-      expected: `diagnosis: the shrunk plan (${wireRecordCount(outcome.wire)} records) fails only with ${a.what}`,
-      actual: `without ${a.what} it passes: look here first`,
+      requirement,
+      verdict: verdictForLevel(level, options.strict ?? false),
+      expected: proof
+        ? `${DIAGNOSIS_PREFIX}the requests served alike with and without ${a.what}, which the application must take in its stride`
+        : `${DIAGNOSIS_PREFIX}the shrunk plan (${records} records) fails only with ${a.what}`,
+      actual: proof ? `the shrunk plan (${records} records) fails, again; without ${a.what} it passes, twice` : `without ${a.what} it passes: look here first`,
     });
   }
   return causes;

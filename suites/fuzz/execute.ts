@@ -86,9 +86,20 @@ async function runConnection(wire: WireConnection, options: ExecuteOptions, case
     return 'timeout';
   };
   let lastRecord: { readonly type: number; readonly requestId: number } | undefined;
-  const send = async (bytes: Uint8Array, batch: number, barrier = false): Promise<void> => {
+  // A write the application does not take within the reply time means it stopped reading: a request waiting
+  // for that input then never ends. The wait is bounded here, or the case would hang with it.
+  const send = async (bytes: Uint8Array, batch: number, barrier = false): Promise<boolean> => {
     log.push({ kind: 'send', atMs: raw.now(), batch, bytes, ...(barrier ? { barrier: true } : {}) });
-    await raw.sendBytes(bytes);
+    let timer: NodeJS.Timeout | undefined;
+    const accepted = await Promise.race([
+      raw.sendBytes(bytes).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), options.replyMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!accepted) log.push({ kind: 'mark', atMs: raw.now(), text: `a write of ${bytes.length} bytes was not taken within ${options.replyMs} ms: the application stopped reading` });
+    return accepted;
   };
 
   let until: ObservedUntil = 'stopped';
@@ -96,7 +107,10 @@ async function runConnection(wire: WireConnection, options: ExecuteOptions, case
     batches: for (const [b, batch] of wire.batches.entries()) {
       if (closed || options.signal?.aborted) break;
       for (const piece of batch.writes) {
-        await send(piece, b);
+        if (!(await send(piece, b))) {
+          until = 'write-timeout';
+          break batches;
+        }
         // A turn of the event loop between writes, so that each leaves as its own segment.
         if (batch.writes.length > 1) await tick();
       }
@@ -125,6 +139,7 @@ async function runConnection(wire: WireConnection, options: ExecuteOptions, case
     }
     if (!closed && until === 'stopped' && !options.signal?.aborted) until = await finish(wire, options, take, send, log, raw);
     else if (closed) until = 'closed';
+    if (options.signal?.aborted) until = 'stopped';
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     // Let a close already on its way be noticed, so the log holds it.
@@ -151,7 +166,7 @@ async function finish(
   wire: WireConnection,
   options: ExecuteOptions,
   take: (ms: number) => Promise<'record' | 'closed' | 'timeout'>,
-  send: (bytes: Uint8Array, batch: number, barrier?: boolean) => Promise<void>,
+  send: (bytes: Uint8Array, batch: number, barrier?: boolean) => Promise<boolean>,
   log: LogItem[],
   raw: RawConnection,
 ): Promise<ObservedUntil> {
@@ -171,7 +186,7 @@ async function finish(
     return (await listen(options.closeMs, () => false)) === 'closed' ? 'closed' : 'close-wait';
   }
   if (options.barrier) {
-    await send(barrierRecord, wire.batches.length, true);
+    if (!(await send(barrierRecord, wire.batches.length, true))) return 'write-timeout';
     let answered = false;
     const got = await listen(options.replyMs, () => {
       const last = log.at(-1);

@@ -82,8 +82,20 @@ describe('judgeConnection', () => {
     expect(judge(plan([[request({ keepConn: false })]]), answer(1).map((r) => [1, r] as const), { until: 'close-wait' })).toEqual(['FCGI-5.1-keep-conn-clear-closes']);
   });
 
+  it('reports a close after a kept request answered, before the next one', () => {
+    const two = plan([[request()], [request({ keepConn: false })]]);
+    expect(judge(two, answer(1).map((r) => [1, r] as const), { closedAt: 12 })).toEqual(['FCGI-5.1-keep-conn-set-stays-open', 'FCGI-5.5-end-request-once']);
+  });
+
+  it('reports a request left unanswered after a record of an inactive id as unanswered (the diagnosis finds the cause)', () => {
+    const inactive = plan([[request({ keepConn: false })]], [{ kind: 'inactive', at: 0, type: 5, id: 9, content: 'x' }]);
+    expect(judge(inactive, [], { closedAt: 1 })).toEqual(['FCGI-5.5-end-request-once']);
+    const management = plan([[request({ keepConn: false })]], [{ kind: 'management', at: 0, type: 12, content: '' }]);
+    expect(judge(management, [], { closedAt: 1 })).toEqual(['FCGI-4.2-unknown-type-reply', 'FCGI-5.5-end-request-once']);
+  });
+
   it('reports a close before the answer', () => {
-    expect(judge(plan([[request()]]), [], { closedAt: 1 })).toEqual(['FCGI-5.1-keep-conn-set-stays-open', 'FCGI-5.5-end-request-once']);
+    expect(judge(plan([[request()]]), [], { closedAt: 1 })).toEqual(['FCGI-5.5-end-request-once']);
     expect(judge(plan([[request({ keepConn: false })]]), [], { closedAt: 1 })).toEqual(['FCGI-5.5-end-request-once']);
   });
 
@@ -141,6 +153,42 @@ describe('judgeConnection', () => {
     ];
     const findings = judgeConnection(wire, { log, pendingBytes: 0, observedUntil: 'barrier', openedAtMs: 0 }, options, 0).findings;
     expect(failingRequirements(findings)).toEqual(['FCGI-6.2-params-before-output']);
+  });
+});
+
+describe('attribution', () => {
+  it("blames a target that does not multiplex for mixing a second request into the first's input", () => {
+    const serial: ModelOptions = { ...options, profile: { ...profile, multiplex: false, probe: true }, mpxsConns: '0' };
+    // Both BEGIN_REQUESTs first: request 2 begins during request 1's input; the target answers request 1 with
+    // output before its PARAMS were even sent, and never answers request 2.
+    const p: FuzzPlan = { connections: [{ batches: [{ requests: [request({ id: 1 }), request({ id: 2 })], extras: [], order: [0, 1] }], delivery: { padding: [], paddingByte: 0, writes: [] } }] };
+    const wire = buildWirePlan(p, { baseParams: {}, keepConn: true }).connections[0]!;
+    const records = wire.batches[0]!.records.map((r) => encodeRecord(r));
+    const log: LogItem[] = [
+      { kind: 'send', atMs: 0, batch: 0, bytes: records[0]! },
+      { kind: 'send', atMs: 1, batch: 0, bytes: records[1]! },
+      ...answer(1).map((record) => ({ kind: 'record' as const, atMs: 2, record })),
+      ...records.slice(2).map((bytes) => ({ kind: 'send' as const, atMs: 3, batch: 0, bytes })),
+      { kind: 'closed', atMs: 4, how: 'end' },
+    ];
+    const findings = judgeConnection(wire, { log, pendingBytes: 0, observedUntil: 'closed', openedAtMs: 0 }, serial, 0).findings;
+    expect(failingRequirements(findings)).toEqual(['FCGI-5.1-keep-conn-set-stays-open', 'FCGI-5.5-cant-mpx-conn']);
+    // It may react to the second BEGIN_REQUEST's header alone: that counts from the header on.
+    const cut: LogItem[] = [
+      { kind: 'send', atMs: 0, batch: 0, bytes: records[0]! },
+      { kind: 'send', atMs: 1, batch: 0, bytes: records[1]!.subarray(0, 8) },
+      ...answer(1).map((record) => ({ kind: 'record' as const, atMs: 2, record })),
+      { kind: 'send', atMs: 3, batch: 0, bytes: records[1]!.subarray(8) },
+      ...records.slice(2).map((bytes) => ({ kind: 'send' as const, atMs: 3, batch: 0, bytes })),
+      { kind: 'closed', atMs: 4, how: 'end' },
+    ];
+    expect(failingRequirements(judgeConnection(wire, { log: cut, pendingBytes: 0, observedUntil: 'closed', openedAtMs: 0 }, serial, 0).findings)).toEqual([
+      'FCGI-5.1-keep-conn-set-stays-open',
+      'FCGI-5.5-cant-mpx-conn',
+    ]);
+    // The same exchange from a target that claims to multiplex is output before PARAMS ended.
+    const mpx = judgeConnection(wire, { log, pendingBytes: 0, observedUntil: 'closed', openedAtMs: 0 }, { ...options, profile: { ...profile, probe: true } }, 0).findings;
+    expect(failingRequirements(mpx)).toContain('FCGI-6.2-params-before-output');
   });
 });
 

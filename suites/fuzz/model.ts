@@ -70,6 +70,7 @@ export const fuzzRequirements = {
   appStatus: 'FCGI-6.2-app-status-exit',
   paramsBeforeOutput: 'FCGI-6.2-params-before-output',
   stdinBeforeOutput: 'FCGI-6.4-stdin-before-output',
+  filterOrUnknownRole: 'FCGI-6.4-filter-or-unknown-role',
   liveness: 'FCGI-3.5-accept-after-close',
 } as const satisfies Record<string, RequirementId>;
 
@@ -94,7 +95,7 @@ export type LogItem =
   | { readonly kind: 'mark'; readonly atMs: number; readonly text: string };
 
 /** How observing a connection ended. */
-export type ObservedUntil = 'closed' | 'barrier' | 'quiet' | 'close-wait' | 'batch-timeout' | 'barrier-timeout' | 'connect-failed' | 'stopped';
+export type ObservedUntil = 'closed' | 'barrier' | 'quiet' | 'close-wait' | 'batch-timeout' | 'write-timeout' | 'barrier-timeout' | 'connect-failed' | 'stopped';
 
 /** Everything observed on one connection of a case. */
 export interface ConnectionObservation {
@@ -143,6 +144,8 @@ interface Incarnation {
   endAt: number | undefined;
   end: Lenient<EndRequestBody> | undefined;
   outputEarly: boolean;
+  /** Requests with records sent on the connection while this one's input was still coming. */
+  interleaved: number[];
 }
 
 type Query = { readonly kind: 'get-values'; readonly names: readonly string[] } | { readonly kind: 'unknown-type'; readonly type: number } | { readonly kind: 'barrier' };
@@ -196,7 +199,11 @@ export class SentRecords {
   #offset = 0;
   #start = 0;
 
-  push(bytes: Uint8Array): DecodedRecord[] {
+  /**
+   * Feeds bytes; returns the records whose content they completed. `onHeader` and `onRecord` see each header and
+   * record as it completes, in stream order.
+   */
+  push(bytes: Uint8Array, onHeader?: (header: RecordHeader) => void, onRecord?: (record: DecodedRecord) => void): DecodedRecord[] {
     const out: DecodedRecord[] = [];
     let at = 0;
     while (at < bytes.length) {
@@ -216,6 +223,7 @@ export class SentRecords {
         this.#head = readHeader(this.#header);
         this.#content = [];
         this.#contentFill = 0;
+        onHeader?.(this.#head);
       }
       const head = this.#head;
       const n = Math.min(head.contentLength - this.#contentFill, bytes.length - at);
@@ -223,7 +231,7 @@ export class SentRecords {
       this.#contentFill += n;
       at += n;
       if (this.#contentFill < head.contentLength) continue;
-      out.push({
+      const record: DecodedRecord = {
         version: head.version,
         type: head.type,
         requestId: head.requestId,
@@ -232,7 +240,9 @@ export class SentRecords {
         reserved: head.reserved,
         padding: new Uint8Array(0),
         offset: this.#start,
-      });
+      };
+      out.push(record);
+      onRecord?.(record);
       this.#head = undefined;
       this.#headerFill = 0;
       this.#padLeft = head.paddingLength;
@@ -265,6 +275,12 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
   let closed: Extract<LogItem, { kind: 'closed' }> | undefined;
   let barrierAnswered = false;
   let seq = 0;
+  // Whether a request with FCGI_KEEP_CONN clear, and one with it set, had been answered (when the peer closed).
+  let clearAnswered = false;
+  let setAnswered = false;
+  let closeAfter: { clear: boolean; set: boolean } | undefined;
+  // The requests active when each BEGIN_REQUEST's header was sent: the application may act on the header alone.
+  const begunWith = new Map<number, Incarnation[]>();
 
   // After a record the spec leaves undefined, every request not yet answered may have been disturbed by it.
   const markTaint = (why: string, inc?: Incarnation): void => {
@@ -281,8 +297,9 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
     validator.observePeer(r);
     if (r.requestId === 0) {
       if (barrier) queries.push({ kind: 'barrier' });
-      else if (r.type === FCGI_GET_VALUES) queries.push({ kind: 'get-values', names: decodeNameValuePairs(r.content, { maxPairs: 1000 }).pairs.map((p) => toText(p.name)) });
-      else queries.push({ kind: 'unknown-type', type: r.type });
+      else if (r.type === FCGI_GET_VALUES) {
+        queries.push({ kind: 'get-values', names: decodeNameValuePairs(r.content, { maxPairs: 1000 }).pairs.map((p) => toText(p.name)) });
+      } else queries.push({ kind: 'unknown-type', type: r.type });
       return;
     }
     const inc = current.get(r.requestId);
@@ -297,7 +314,7 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
         keepConn: (body.flags & FCGI_KEEP_CONN) !== 0,
         lenient: taint !== undefined || r.content.length !== 8,
         begunAt: seq,
-        concurrentWith: incs.filter((x) => x.endAt === undefined && !x.lenient),
+        concurrentWith: begunWith.get(r.requestId) ?? incs.filter((x) => x.endAt === undefined && !x.lenient),
         params: [],
         stdin: [],
         data: [],
@@ -311,12 +328,13 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
         endAt: undefined,
         end: undefined,
         outputEarly: false,
+        interleaved: [],
       };
       incs.push(next);
       current.set(r.requestId, next);
       return;
     }
-    // §3.3: records of an inactive id are ignored; there is nothing to expect of them.
+    // §3.3: records of an inactive id are ignored: nothing to expect of them, except that they change nothing.
     if (!active) return;
     const empty = r.content.length === 0;
     switch (r.type) {
@@ -340,6 +358,26 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
         return;
       default:
         return markTaint(`${recordTypeName(r.type)} on active request ${r.requestId}`, inc);
+    }
+  };
+
+  // An application may act on a record's header before its content arrives (take a BEGIN_REQUEST header as the end
+  // of the params before it, say): what a record may disturb, it may disturb from its header on.
+  const onHeader = (h: RecordHeader, barrier: boolean): void => {
+    if (barrier || h.requestId === 0) return;
+    const inc = current.get(h.requestId);
+    const active = inc !== undefined && inc.endAt === undefined;
+    // A record of another active request amid a request's input interleaves the two (what FCGI_MPXS_CONNS "0"
+    // refuses); a record of an inactive id must simply change nothing.
+    if (active || h.type === FCGI_BEGIN_REQUEST) {
+      for (const other of incs) {
+        if (other.endAt === undefined && !inputComplete(other) && other.id !== h.requestId && !other.interleaved.includes(h.requestId)) other.interleaved.push(h.requestId);
+      }
+    }
+    if (h.type === FCGI_BEGIN_REQUEST) {
+      begunWith.set(h.requestId, incs.filter((x) => x.endAt === undefined && !x.lenient));
+    } else if (active && h.type !== FCGI_ABORT_REQUEST && h.type !== FCGI_PARAMS && h.type !== FCGI_STDIN && h.type !== FCGI_DATA) {
+      markTaint(`${recordTypeName(h.type)} on active request ${h.requestId}`, inc);
     }
   };
 
@@ -381,6 +419,8 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
       case FCGI_END_REQUEST:
         inc.endAt = seq;
         inc.end = decodeEndRequestBody(r.content);
+        if (inc.keepConn) setAnswered = true;
+        else clearAnswered = true;
         return;
     }
   };
@@ -390,12 +430,17 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
     if (item.kind === 'send') {
       // Writes after the peer closed never reached it.
       if (closed) continue;
-      for (const r of sent.push(item.bytes)) onSent(r, item.batch, item.barrier === true);
+      sent.push(
+        item.bytes,
+        (h) => onHeader(h, item.barrier === true),
+        (r) => onSent(r, item.batch, item.barrier === true),
+      );
     } else if (item.kind === 'record') {
       seq++;
       onReceived(item.record);
-    } else if (peerClose(item)) {
-      closed ??= item;
+    } else if (peerClose(item) && closed === undefined) {
+      closed = item;
+      closeAfter = { clear: clearAnswered, set: setAnswered };
     }
   }
 
@@ -406,21 +451,36 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
     const known = roleNames[inc.role as keyof typeof roleNames] as RoleName | undefined;
     const claimed = known !== undefined && profile.roles.includes(known);
     const lenient = inc.lenient || inc.tainted;
+    // A target that does not multiplex and mixes up the records of a request that came amid another's input breaks
+    // §5.5 (it should have refused the second with FCGI_CANT_MPX_CONN): what goes wrong with the first is reported
+    // as that.
+    const disturbed = !profile.multiplex && inc.interleaved.length > 0;
+    const blame = (requirement: RequirementId, expected: string, actual: string): void => {
+      if (disturbed) add(fuzzRequirements.cantMpx, `${expected}, or FCGI_CANT_MPX_CONN for request ${inc.interleaved.join(', ')}, whose records came amid its input`, actual);
+      else add(requirement, expected, actual);
+    };
+
     if (inc.outputEarly && !lenient) {
-      if (inc.role === FCGI_FILTER) add(fuzzRequirements.stdinBeforeOutput, `no FCGI_STDOUT or FCGI_STDERR data for ${what} before its FCGI_STDIN ended`, 'output arrived before the empty FCGI_STDIN record was sent');
-      else add(fuzzRequirements.paramsBeforeOutput, `no FCGI_STDOUT or FCGI_STDERR data for ${what} before its FCGI_PARAMS ended`, 'output arrived before the empty FCGI_PARAMS record was sent');
+      if (inc.role === FCGI_FILTER) {
+        // A Filter the profile does not claim may be refused (§5.5), not played as a Responder (§6.4).
+        blame(claimed ? fuzzRequirements.stdinBeforeOutput : fuzzRequirements.filterOrUnknownRole, `no FCGI_STDOUT or FCGI_STDERR data for ${what} before its FCGI_STDIN ended`, 'output arrived before the empty FCGI_STDIN record was sent');
+      } else blame(fuzzRequirements.paramsBeforeOutput, `no FCGI_STDOUT or FCGI_STDERR data for ${what} before its FCGI_PARAMS ended`, 'output arrived before the empty FCGI_PARAMS record was sent');
     }
     if (lenient) continue;
     const inputDone = inc.paramsEnded && inc.stdinEnded && (inc.role !== FCGI_FILTER || inc.dataEnded);
     const end = inc.end;
     if (end === undefined) {
       if (!inputDone && !inc.aborted) continue; // its input never completed: nothing to wait for
-      const ending = closed ? `the connection closed (${closed.how}) before FCGI_END_REQUEST` : 'no FCGI_END_REQUEST before the case gave up waiting';
+      const ending = closed
+        ? `the connection closed (${closed.how}${closed.how === 'reset' ? ', so what was in flight may be lost' : ''}) before FCGI_END_REQUEST`
+        : obs.observedUntil === 'write-timeout'
+          ? 'no FCGI_END_REQUEST, and the application stopped reading its input (a write was not taken)'
+          : 'no FCGI_END_REQUEST before the case gave up waiting';
       if (known === undefined) add(fuzzRequirements.unknownRole, `{FCGI_END_REQUEST, ${inc.id}, {0, FCGI_UNKNOWN_ROLE}} for ${what}`, ending);
       else if (inc.concurrentWith.length > 0 && !profile.multiplex) {
         add(fuzzRequirements.cantMpx, `FCGI_END_REQUEST for ${what}, begun while request ${inc.concurrentWith.map((c) => c.id).join(', ')} was active: served, or rejected with FCGI_CANT_MPX_CONN`, ending);
-      } else if (inc.aborted) add(fuzzRequirements.abortEnds, `{FCGI_END_REQUEST, ${inc.id}, {appStatus, FCGI_REQUEST_COMPLETE}} for ${what} after FCGI_ABORT_REQUEST`, ending);
-      else add(fuzzRequirements.endRequest, `FCGI_END_REQUEST for ${what}`, ending);
+      } else if (inc.aborted) blame(fuzzRequirements.abortEnds, `{FCGI_END_REQUEST, ${inc.id}, {appStatus, FCGI_REQUEST_COMPLETE}} for ${what} after FCGI_ABORT_REQUEST`, ending);
+      else blame(fuzzRequirements.endRequest, `FCGI_END_REQUEST for ${what}`, ending);
       continue;
     }
     const status = end.protocolStatus;
@@ -439,7 +499,7 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
             `served while request ${overlapped.map((o) => o.id).join(', ')} was still active (its FCGI_END_REQUEST came later)`,
           );
         }
-        if (profile.probe && claimed && !inc.aborted && inputDone) checkProbe(inc, what, options, add);
+        if (profile.probe && claimed && !inc.aborted && inputDone) checkProbe(inc, what, options, blame);
         break;
       }
       case FCGI_CANT_MPX_CONN: {
@@ -478,14 +538,15 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
   // ── the connection's lifetime (§5.1) ──
   const pendingIncs = incs.filter((inc) => !inc.lenient && !inc.tainted && inc.end === undefined && (inc.aborted || (inc.paramsEnded && inc.stdinEnded)));
   const pending = pendingIncs.length > 0;
-  // A close is the application's to make only after answering a request without FCGI_KEEP_CONN. (The requests it
-  // left unanswered are reported above; the close itself is reported too, as the cause they share.)
-  if (closed && taint === undefined && profile.keepConn && incs.length > 0 && incs.every((x) => x.keepConn)) {
+  // A close is the application's to make only after answering a request without FCGI_KEEP_CONN: one that follows
+  // the answer to a request with it, and none without it, breaks §5.1. (The requests it left unanswered are
+  // reported above; the close is reported too, as the cause they share.)
+  if (closed && closeAfter && taint === undefined && profile.keepConn && closeAfter.set && !closeAfter.clear) {
     const last = incs.filter((x) => x.endAt !== undefined).at(-1);
     const left = pending ? `, leaving request ${pendingIncs.map((x) => x.id).join(', ')} unanswered` : '';
     add(
       fuzzRequirements.keepOpen,
-      'the connection left open: every request on it had FCGI_KEEP_CONN set',
+      'the connection left open after the answer to a request with FCGI_KEEP_CONN set (and none without it)',
       `the application closed it (${closed.how})${last ? ` after answering request ${last.id}` : ''}${left}`,
     );
   }
@@ -495,8 +556,15 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
   }
 
   // ── leftover bytes ──
-  for (const f of validator.end(obs.pendingBytes)) add(f.requirement, f.expected, `${f.actual}${closed ? ' at the close' : ' at the end of the case'}`);
+  // After a reset, bytes in flight may have been dropped by the transport: an unfinished record proves nothing.
+  if (closed?.how !== 'reset') {
+    for (const f of validator.end(obs.pendingBytes)) add(f.requirement, f.expected, `${f.actual}${closed ? ' at the close' : ' at the end of the case'}`);
+  }
   return { findings: out, observations: notes };
+}
+
+function inputComplete(inc: Incarnation): boolean {
+  return inc.aborted || (inc.paramsEnded && inc.stdinEnded && (inc.role !== FCGI_FILTER || inc.dataEnded));
 }
 
 /** Whether a connection's last batch lets the application close: one request with FCGI_KEEP_CONN clear. */

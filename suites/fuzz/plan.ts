@@ -57,8 +57,12 @@ export interface RequestSpec {
   /** FCGI_DATA, sent for the Filter role only. */
   readonly data: BytesSpec;
   readonly abort: AbortPoint | null;
-  /** Content sizes of the request's stream records, cycled over all its streams; empty: 65535 per record. */
+  /**
+   * Content sizes of the first records of each of the request's streams; the rest of a stream goes in records
+   * of 65535 bytes, unless `cycleChunks` repeats the sizes to its end. Empty: 65535 per record.
+   */
   readonly chunks: readonly number[];
+  readonly cycleChunks?: boolean;
   /** Encode every name and value length in the four-byte form, short ones included (§3.4). */
   readonly longLengths: boolean;
 }
@@ -204,17 +208,17 @@ function encodePairs(pairs: readonly [Uint8Array, Uint8Array][], long: boolean):
   return concatBytes(pairs.flatMap(([n, v]) => [encodeLength(n.length, 4), encodeLength(v.length, 4), n, v]));
 }
 
-// Cuts a stream into record contents of the cycled sizes (1..65535 each); empty data is no record.
-function cut(data: Uint8Array, sizes: readonly number[], start: number): { pieces: Uint8Array[]; next: number } {
+// Cuts a stream into record contents of the given sizes (1..65535 each), then of 65535 bytes, or of the sizes
+// again and again when `cycle`; empty data is no record.
+function cut(data: Uint8Array, sizes: readonly number[], cycle: boolean): Uint8Array[] {
   const pieces: Uint8Array[] = [];
-  let i = start;
-  for (let at = 0; at < data.length; i++) {
-    const raw = sizes.length === 0 ? FCGI_MAX_CONTENT_LENGTH : sizes[i % sizes.length]!;
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const raw = sizes.length === 0 || (!cycle && i >= sizes.length) ? FCGI_MAX_CONTENT_LENGTH : sizes[i % sizes.length]!;
     const size = Math.max(1, Math.min(FCGI_MAX_CONTENT_LENGTH, Math.trunc(raw) || 1));
     pieces.push(data.subarray(at, at + size));
     at += size;
   }
-  return { pieces, next: i };
+  return pieces;
 }
 
 type Part = Omit<PlanRecord, 'paddingLength' | 'paddingByte'>;
@@ -222,12 +226,10 @@ type Part = Omit<PlanRecord, 'paddingLength' | 'paddingByte'>;
 /** A request's records in order: BEGIN, PARAMS, STDIN, DATA (Filter), cut at the abort point. */
 function requestParts(request: RequestSpec, id: number, keepConn: boolean, baseParams: Readonly<Record<string, string>>): Part[] {
   const begin: Part = { type: FCGI_BEGIN_REQUEST, requestId: id, content: encodeBeginRequestBody({ role: request.role & 0xffff, flags: keepConn ? FCGI_KEEP_CONN : 0 }) };
-  let chunkAt = 0;
-  const stream = (type: number, data: Uint8Array): Part[] => {
-    const { pieces, next } = cut(data, request.chunks, chunkAt);
-    chunkAt = next;
-    return [...pieces.map((content) => ({ type, requestId: id, content })), { type, requestId: id, content: new Uint8Array(0) }];
-  };
+  const stream = (type: number, data: Uint8Array): Part[] => [
+    ...cut(data, request.chunks, request.cycleChunks === true).map((content) => ({ type, requestId: id, content })),
+    { type, requestId: id, content: new Uint8Array(0) },
+  ];
   const params = stream(FCGI_PARAMS, encodePairs(paramsOfRequest(request, baseParams), request.longLengths));
   const stdin = stream(FCGI_STDIN, bytesOf(request.stdin));
   const data = request.role === FCGI_FILTER ? stream(FCGI_DATA, bytesOf(request.data)) : [];
@@ -483,6 +485,7 @@ function parseRequest(v: Json, path: string): RequestSpec {
     data: parseBytesSpec(o['data'] ?? '', `${path}.data`),
     abort: abort as AbortPoint | null,
     chunks: intList(o['chunks'] ?? [], `${path}.chunks`, 1, FCGI_MAX_CONTENT_LENGTH),
+    ...(o['cycleChunks'] === undefined ? {} : { cycleChunks: bool(o['cycleChunks'], `${path}.cycleChunks`) }),
     longLengths: o['longLengths'] === undefined ? false : bool(o['longLengths'], `${path}.longLengths`),
   };
 }

@@ -6,10 +6,11 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { FCGI_STDOUT } from '../../spec/constants.ts';
 import { requirements, type RequirementId } from '../../spec/requirements.ts';
 import { defineScenario, type Scenario } from '../define.ts';
 import { executePlan } from './execute.ts';
-import { judgeCase } from './model.ts';
+import { judgeCase, type ConnectionObservation } from './model.ts';
 import { buildWirePlan, wireRecordCount } from './plan.ts';
 import { readReplayFile, type ReplayFile } from './replay.ts';
 
@@ -54,6 +55,10 @@ export function regressionScenario(file: ReplayFile, fileName: string): Scenario
         barrier: false,
         signal: ctx.signal,
       });
+      // A probe answers 501 `not implemented` for an action its implementation gives it no means to perform
+      // (Go's net/http/fcgi and WSGI cannot write FCGI_STDERR): the replay's expectations do not apply then.
+      const cannot = probeCannot(execution.connections.map((c) => c.observation));
+      if (cannot) ctx.skip(`the probe app cannot do what this replay asks on this implementation (it answered 501 not implemented)`);
       const judged = judgeCase(
         wire,
         execution.connections.map((c) => c.observation),
@@ -65,6 +70,19 @@ export function regressionScenario(file: ReplayFile, fileName: string): Scenario
       for (const f of judged.findings) ctx.check.violation(f.requirement, f.expected, f.actual);
     },
   });
+}
+
+/** Whether some request's FCGI_STDOUT is the probe contract's `501 not implemented` answer. */
+export function probeCannot(connections: readonly ConnectionObservation[]): boolean {
+  for (const conn of connections) {
+    const stdout = new Map<number, string>();
+    for (const item of conn.log) {
+      if (item.kind !== 'record' || item.record.type !== FCGI_STDOUT) continue;
+      stdout.set(item.record.requestId, (stdout.get(item.record.requestId) ?? '') + Buffer.from(item.record.content).toString('latin1'));
+    }
+    for (const text of stdout.values()) if (/^Status: 501\b[^]*\r\n\r\nnot implemented\n$/.test(text)) return true;
+  }
+  return false;
 }
 
 /** Every `*.replay.json` in `dir`, by name, as scenarios. A file that cannot be read throws, naming it. */
