@@ -9,7 +9,7 @@
  * @see §3.3 §4 §5 §6
  */
 import { randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { AddressError, formatAddress, parseAddress } from '../../reference/address.ts';
@@ -37,7 +37,8 @@ import { awaitServing, sanityCheck, type SanityOptions, type SanityResult } from
 import { loadProfile, proposeProfile, queryGetValues, type GetValuesAnswer, type ProfileClaims } from '../profile.ts';
 import { classify, exitCodeOf, LIVENESS_REQUIREMENT } from '../runner.ts';
 import { NetworkTarget, SpawnTarget, splitCommand, type Target } from '../target.ts';
-import { defaultCgiParams, parseParams, reportOutputs, writeReports, type AppOptions } from './app.ts';
+import { defaultCgiParams } from './app.ts';
+import { checkNumber, parseParams, reportOutputs, toolVersion, usage, writeReports } from './options.ts';
 
 /** Target options shared by `fuzz` and `replay` (the forms `fcgispec app` takes). */
 export interface TargetOptions {
@@ -106,10 +107,6 @@ const REPEAT_LINES = 20;
 
 export const fuzzDefaults = { runs: 100, maxParams: 4096, maxStdin: 140_000, connections: 3, shrinkMs: 60_000, maxFailures: 8 } as const;
 
-function usage(message: string): HarnessError {
-  return new HarnessError('E_USAGE', message);
-}
-
 /** Parses `60s`, `2m`, `1h`, `500ms` or a plain number of seconds into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
@@ -122,18 +119,7 @@ export function parseDuration(text: string, flag: string): number {
 }
 
 function positiveInt(value: number | undefined, flag: string, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < min) throw usage(`--${flag} must be an integer ≥ ${min}, got ${String(value)}`);
-  return value;
-}
-
-function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
+  return checkNumber(flag, value, { min, integer: true });
 }
 
 // ───────────────────────────── the target ─────────────────────────────
@@ -587,8 +573,8 @@ export async function fuzz(o: FuzzOptions, io: FuzzIo = defaultIo): Promise<Fuzz
   const connections = positiveInt(o.connections, 'connections') ?? fuzzDefaults.connections;
   const maxFailures = positiveInt(o.maxFailures, 'max-failures') ?? fuzzDefaults.maxFailures;
   const shrinkMs = o.shrinkTime === undefined ? fuzzDefaults.shrinkMs : parseDuration(o.shrinkTime, 'shrink-time');
-  if (o.timeoutScale !== undefined && !(o.timeoutScale > 0)) throw usage(`--timeout-scale must be a number > 0, got ${String(o.timeoutScale)}`);
-  const outputs = reportOutputs(o as AppOptions);
+  checkNumber('timeout-scale', o.timeoutScale, { min: 0, above: true });
+  const outputs = reportOutputs(o);
   const replayDir = o.replayDir ?? (o.out !== undefined ? join(o.out, 'replays') : 'fcgispec-replays');
   const opened = openTarget(o);
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
@@ -738,7 +724,7 @@ export async function replay(o: ReplayCommandOptions, io: FuzzIo = defaultIo): P
     if (err instanceof ReplayError) throw usage(err.message);
     throw err;
   }
-  const outputs = reportOutputs(o as AppOptions);
+  const outputs = reportOutputs(o);
   const opened = openTarget(o);
   const say = (lines: readonly string[], always = false): void => {
     if (!o.quiet || always) io.stdout.write(`${lines.join('\n')}\n`);
