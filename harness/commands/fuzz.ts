@@ -38,7 +38,7 @@ import { loadProfile, proposeProfile, queryGetValues, type GetValuesAnswer, type
 import { classify, exitCodeOf, LIVENESS_REQUIREMENT } from '../runner.ts';
 import { NetworkTarget, SpawnTarget, splitCommand, type Target } from '../target.ts';
 import { defaultCgiParams } from './app.ts';
-import { checkNumber, parseParams, reportOutputs, toolVersion, usage, writeReports } from './options.ts';
+import { checkNumber, parseParams, reportFlagOptions, reportOutputs, toolVersion, usage, writeReports } from './options.ts';
 
 /** Target options shared by `fuzz` and `replay` (the forms `fcgispec app` takes). */
 export interface TargetOptions {
@@ -885,7 +885,7 @@ export function fuzzOptionsFrom(a: FuzzArgv): FuzzOptions {
 }
 
 function targetBuilder<T>(y: Argv<T>): Argv<T> {
-  return y
+  return reportFlagOptions(y, ' (and replay files to DIR/replays)')
     .option('spawn', { type: 'string', describe: 'start "CMD ARGS" with a listening socket as fd 0 (restarted when it dies)' })
     .option('spawn-unix', { type: 'boolean', describe: 'with --spawn: listen on a Unix socket instead of 127.0.0.1' })
     .option('embedded', { type: 'boolean', describe: 'fuzz the reference responder in-process (implies --probe)' })
@@ -899,12 +899,7 @@ function targetBuilder<T>(y: Argv<T>): Argv<T> {
     .option('timeout-scale', { type: 'number', describe: 'multiply every time limit' })
     .option('name', { type: 'string', describe: 'target name in reports' })
     .option('quiet', { type: 'boolean', describe: 'print only the summary and the failures' })
-    .option('verbose', { type: 'boolean', describe: 'print whole transcripts' })
-    .option('json', { type: 'string', describe: 'write the JSON report to FILE' })
-    .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
-    .option('html', { type: 'string', describe: 'write an HTML report to FILE' })
-    .option('md', { type: 'string', describe: 'write a Markdown report to FILE' })
-    .option('out', { type: 'string', describe: 'write report.json, report.xml, report.html and report.md to DIR (and replay files to DIR/replays)' }) as Argv<T>;
+    .option('verbose', { type: 'boolean', describe: 'print whole transcripts' }) as Argv<T>;
 }
 
 function fuzzBuilder(y: Argv<object>): Argv<FuzzArgv> {
