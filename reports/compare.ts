@@ -2,15 +2,15 @@
  * Compares two reports of the same target: per scenario, what got better or worse by verdict rank.
  * A regression is a scenario whose verdict got worse; scenarios only in one report are listed apart.
  */
-import type { ComplianceReport, RequirementRollup, Verdict } from './model.ts';
-import { verdictRank } from './model.ts';
+import type { ComplianceReport, RequirementRollup, RollupVerdict } from './model.ts';
+import { isVerdict, verdictRank } from './model.ts';
 
 /** One scenario (or requirement) whose verdict changed. */
 export interface VerdictChange {
   readonly id: string;
   readonly title: string;
-  readonly from: Verdict | 'untested';
-  readonly to: Verdict | 'untested';
+  readonly from: RollupVerdict;
+  readonly to: RollupVerdict;
 }
 
 export interface Comparison {
@@ -23,7 +23,7 @@ export interface Comparison {
   /** Scenarios only in the old report. */
   readonly removed: readonly VerdictChange[];
   readonly unchanged: number;
-  /** Requirement rollups whose verdict changed (untested counts as neither better nor worse). */
+  /** Requirement rollups whose verdict changed (untested and untestable count as neither better nor worse). */
   readonly requirements: { readonly better: readonly VerdictChange[]; readonly worse: readonly VerdictChange[] };
   /** `worse.length`: the number of scenarios that regressed. */
   readonly regressions: number;
@@ -59,9 +59,9 @@ export function compareReports(before: ComplianceReport, after: ComplianceReport
   const reqWorse: VerdictChange[] = [];
   for (const r of after.requirements) {
     const was: RequirementRollup | undefined = oldReq.get(r.id);
-    if (was === undefined || was.verdict === 'untested' || r.verdict === 'untested' || was.verdict === r.verdict) continue;
-    const change = { id: r.id, title: `§${r.section}`, from: was.verdict, to: r.verdict };
-    (verdictRank[r.verdict] < verdictRank[was.verdict] ? reqBetter : reqWorse).push(change);
+    const [from, to] = [was?.verdict, r.verdict];
+    if (from === undefined || !isVerdict(from) || !isVerdict(to) || from === to) continue;
+    (verdictRank[to] < verdictRank[from] ? reqBetter : reqWorse).push({ id: r.id, title: `§${r.section}`, from, to });
   }
 
   const from = targetKey(before);

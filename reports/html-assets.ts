@@ -44,7 +44,7 @@ dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 .count.total { background: var(--soft); }
 svg.bar { display: block; width: 100%; height: 8px; border-radius: 4px; background: var(--soft); margin: 6px 0 0; }
 .bar .v-pass { fill: var(--pass); } .bar .v-info { fill: var(--info); } .bar .v-skip { fill: #afb8c1; }
-.bar .v-warn { fill: #d4a72c; } .bar .v-fail { fill: var(--fail); } .bar .v-error { fill: var(--error); } .bar .v-untested { fill: #d1d9e0; }
+.bar .v-warn { fill: #d4a72c; } .bar .v-fail { fill: var(--fail); } .bar .v-error { fill: var(--error); } .bar .v-untested { fill: #d1d9e0; } .bar .v-untestable { fill: #eaeef2; }
 .filters { position: sticky; top: 0; z-index: 2; display: flex; flex-wrap: wrap; align-items: center; gap: 8px 18px;
   margin: 18px -28px 0; padding: 10px 28px; background: var(--bg); border-bottom: 1px solid var(--line); }
 .filters .group { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; }
@@ -61,6 +61,7 @@ svg.bar { display: block; width: 100%; height: 8px; border-radius: 4px; backgrou
 .v-skip { color: var(--skip); background: var(--skip-bg); } .v-warn { color: var(--warn); background: var(--warn-bg); }
 .v-fail { color: var(--fail); background: var(--fail-bg); } .v-error { color: var(--error); background: var(--error-bg); }
 .v-untested { color: var(--untested); background: var(--untested-bg); font-weight: 500; }
+.v-untestable { color: var(--untested); background: var(--untested-bg); font-weight: 400; font-style: italic; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 5px 10px; border-bottom: 1px solid var(--line); }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; background: var(--soft); }

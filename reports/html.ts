@@ -7,15 +7,13 @@
  * `#filter-section`, `#toggle-hex`, `#requirements tr.requirement`, `details.scenario[data-verdict]`
  * with `data-sections`, `.transcript`, ids from `anchors.ts`.
  */
-import type { ComplianceReport, ReportWriter, ScenarioResult, Transcript, TranscriptLine, TranscriptRecord, Verdict } from './model.ts';
-import { verdicts } from './model.ts';
+import type { ComplianceReport, ReportWriter, ScenarioResult, Transcript, TranscriptLine, TranscriptRecord } from './model.ts';
+import { rollupVerdicts, verdicts, type RollupVerdict } from './model.ts';
 import { escapeHtml as e, formatDuration } from './escape.ts';
 import { requirementAnchor, scenarioAnchor } from './anchors.ts';
 import { contentSecurityPolicy, pageStyle, reportScript } from './html-assets.ts';
 import { capLine } from './text.ts';
 
-type RollupVerdict = Verdict | 'untested';
-const rollupVerdicts: readonly RollupVerdict[] = [...verdicts, 'untested'];
 
 /** A verdict badge. */
 export function badge(v: RollupVerdict): string {

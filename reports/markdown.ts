@@ -3,7 +3,7 @@
  * characters): the counts, then each fail, error and warn on one line with its requirement.
  */
 import type { ComplianceReport, ReportWriter, ScenarioResult, Verdict } from './model.ts';
-import { verdicts } from './model.ts';
+import { rollupVerdicts, verdicts } from './model.ts';
 import { escapeMarkdown, formatDuration, markdownCode } from './escape.ts';
 
 /** Lines listed per verdict before the rest are counted ("… and N more"). */
@@ -75,7 +75,7 @@ export const writeMarkdown: ReportWriter = (report) => {
   if (rollup.length > 0) {
     const byVerdict = new Map<string, number>();
     for (const r of rollup) byVerdict.set(r.verdict, (byVerdict.get(r.verdict) ?? 0) + 1);
-    const parts = [...verdicts, 'untested' as const].filter((v) => byVerdict.has(v)).map((v) => `${byVerdict.get(v)} ${v}`);
+    const parts = rollupVerdicts.filter((v) => byVerdict.has(v)).map((v) => `${byVerdict.get(v)} ${v}`);
     out.push('', `Requirements: ${parts.join(', ')} (of ${rollup.length}).`);
   }
   out.push('');

@@ -3,7 +3,7 @@
  * each cell a verdict linking to its detail. Reports of the same target are shards of one run and are
  * merged first (`mergeShards`).
  */
-import type { ComplianceReport, RequirementRollup, ScenarioResult, Verdict } from './model.ts';
+import type { ComplianceReport, RequirementRollup, RollupVerdict, ScenarioResult, Verdict } from './model.ts';
 import { verdicts } from './model.ts';
 import { scenarioGroups } from '../suites/define.ts';
 import { buildReport, type Catalog, type CatalogEntry } from './summarize.ts';
@@ -231,7 +231,7 @@ export function writeMatrixHtml(reports: readonly ComplianceReport[], options: M
   return htmlPage(`fcgispec matrix (${reports.length})`, body, matrixScript);
 }
 
-const marks: Readonly<Record<Verdict | 'untested', string>> = {
+const marks: Readonly<Record<RollupVerdict, string>> = {
   pass: '✅',
   info: 'ℹ️',
   skip: '⏭️',
@@ -239,6 +239,7 @@ const marks: Readonly<Record<Verdict | 'untested', string>> = {
   fail: '❌',
   error: '💥',
   untested: '·',
+  untestable: '∅',
 };
 
 /** Characters of Markdown the matrix stays under (GitHub comments take 65 536). */

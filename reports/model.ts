@@ -81,12 +81,26 @@ export interface ScenarioResult {
   readonly replay?: Replay;
 }
 
+/**
+ * A requirement's verdict in the rollup: a scenario verdict, `untested` when no scenario that checks it ran,
+ * `untestable` when the catalog says nothing on the wire can show it (its `how` says why).
+ */
+export type RollupVerdict = Verdict | 'untested' | 'untestable';
+
+/** Whether a rollup verdict is a scenario verdict (not `untested` or `untestable`). */
+export function isVerdict(v: RollupVerdict): v is Verdict {
+  return Object.hasOwn(verdictRank, v);
+}
+
+/** Rollup verdicts in the order reports list them. */
+export const rollupVerdicts: readonly RollupVerdict[] = [...verdicts, 'untested', 'untestable'];
+
 export interface RequirementRollup {
   readonly id: RequirementId;
   readonly section: string;
   readonly level: Level;
-  /** Worst verdict among the scenarios that check it; `untested` when none ran. */
-  readonly verdict: Verdict | 'untested';
+  /** Worst verdict among the scenarios that check it; `untested` when none ran, `untestable` when none can. */
+  readonly verdict: RollupVerdict;
   readonly scenarios: readonly string[];
 }
 

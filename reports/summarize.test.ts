@@ -35,6 +35,19 @@ describe('summarize', () => {
     ]);
   });
 
+  it('calls a requirement nothing on the wire can show untestable, not untested', () => {
+    const withUntestable: Catalog = { ...catalog, [W]: { section: '3.3', level: 'must', check: 'untestable' } };
+    const { requirements } = summarize([res('a.1', 'pass', [A])], withUntestable);
+    expect(requirements.map((q) => [q.id, q.verdict])).toEqual([
+      [A, 'pass'],
+      [B, 'untested'],
+      [W, 'untestable'],
+    ]);
+    // and a merge, which rebuilds the catalog from the report, keeps it
+    const again = summarize([res('a.1', 'pass', [A])], catalogOf({ requirements } as unknown as Parameters<typeof catalogOf>[0]));
+    expect(again.requirements.find((q) => q.id === W)?.verdict).toBe('untestable');
+  });
+
   it('lets a skipped scenario hide nothing another scenario of the requirement found; skip only when all skipped', () => {
     const mixed = summarize([res('a.1', 'skip', [A]), res('a.2', 'pass', [A]), res('a.3', 'skip', [A]), res('b.1', 'fail', [B]), res('b.2', 'skip', [B])], catalog);
     expect(mixed.requirements.find((q) => q.id === A)).toMatchObject({ verdict: 'pass', scenarios: ['a.1', 'a.2', 'a.3'] });

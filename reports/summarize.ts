@@ -3,7 +3,7 @@
  * recount or reclassify.
  */
 import type { RequirementId } from '../spec/requirements.ts';
-import type { Level, Side } from '../spec/requirement.ts';
+import type { CheckMethod, Level, Side } from '../spec/requirement.ts';
 import {
   REPORT_SCHEMA_VERSION,
   verdictRank,
@@ -22,6 +22,8 @@ export interface CatalogEntry {
   readonly section: string;
   readonly level: Level;
   readonly side?: Side;
+  /** `untestable`: no scenario can check it; its rollup says so instead of `untested`. */
+  readonly check?: CheckMethod;
 }
 
 /** A requirement catalog, or a part of one. */
@@ -74,7 +76,7 @@ export function summarize(results: readonly ScenarioResult[], catalog: Catalog, 
     const ran = byRequirement.get(id);
     if (ran === undefined && sides !== undefined && entry.side !== undefined && !sides.includes(entry.side)) continue;
     listed.add(id);
-    rollup.push({ id, section: entry.section, level: entry.level, verdict: ran?.verdict ?? 'untested', scenarios: ran?.scenarios ?? [] });
+    rollup.push({ id, section: entry.section, level: entry.level, verdict: ran?.verdict ?? (entry.check === 'untestable' ? 'untestable' : 'untested'), scenarios: ran?.scenarios ?? [] });
   }
   for (const [id, ran] of byRequirement) {
     if (!listed.has(id)) rollup.push({ id, section: '?', level: 'must', verdict: ran.verdict, scenarios: ran.scenarios });
@@ -126,6 +128,8 @@ export function buildReport(input: ReportInput): ComplianceReport {
 /** The catalog entries a report already carries (its rollup), to summarize it again after a merge. */
 export function catalogOf(report: ComplianceReport): Catalog {
   const out: Partial<Record<RequirementId, CatalogEntry>> = {};
-  for (const r of report.requirements) if (r.section !== '?') out[r.id] = { section: r.section, level: r.level };
+  for (const r of report.requirements) {
+    if (r.section !== '?') out[r.id] = { section: r.section, level: r.level, ...(r.verdict === 'untestable' ? { check: 'untestable' as const } : {}) };
+  }
   return out;
 }

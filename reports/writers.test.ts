@@ -146,7 +146,7 @@ describe('HTML', () => {
   });
 
   it('has the hooks the filters and the browser test use', () => {
-    for (const v of ['pass', 'info', 'skip', 'warn', 'fail', 'error', 'untested']) expect(html).toContain(`id="filter-verdict-${v}" value="${v}"`);
+    for (const v of ['pass', 'info', 'skip', 'warn', 'fail', 'error', 'untested', 'untestable']) expect(html).toContain(`id="filter-verdict-${v}" value="${v}"`);
     expect(html).toContain('<option value="3.3">§3.3</option>');
     expect(html).toContain('<details class="scenario" id="scenario-record-layer.padding.max" data-filter data-verdict="fail" data-sections="3.3"');
     expect(html).toContain('<tr class="requirement" id="req-FCGI-4.2-unknown-type-reply" data-filter data-verdict="untested" data-sections="4.2">');
