@@ -885,7 +885,7 @@ export function fuzzOptionsFrom(a: FuzzArgv): FuzzOptions {
 }
 
 function targetBuilder<T>(y: Argv<T>): Argv<T> {
-  return reportFlagOptions(y, ' (and replay files to DIR/replays)')
+  const withTarget = y
     .option('spawn', { type: 'string', describe: 'start "CMD ARGS" with a listening socket as fd 0 (restarted when it dies)' })
     .option('spawn-unix', { type: 'boolean', describe: 'with --spawn: listen on a Unix socket instead of 127.0.0.1' })
     .option('embedded', { type: 'boolean', describe: 'fuzz the reference responder in-process (implies --probe)' })
@@ -900,6 +900,7 @@ function targetBuilder<T>(y: Argv<T>): Argv<T> {
     .option('name', { type: 'string', describe: 'target name in reports' })
     .option('quiet', { type: 'boolean', describe: 'print only the summary and the failures' })
     .option('verbose', { type: 'boolean', describe: 'print whole transcripts' }) as Argv<T>;
+  return reportFlagOptions(withTarget, ' (and replay files to DIR/replays)');
 }
 
 function fuzzBuilder(y: Argv<object>): Argv<FuzzArgv> {
