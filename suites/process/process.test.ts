@@ -1,4 +1,4 @@
-// The process scenarios: skipped unless the harness spawned the target; passing against the reference
+// The process scenarios: skipped unless the harness spawned the target (or runs the embedded reference); passing against the reference
 // responder spawned with its listening socket as fd 0; failing an application that ignores
 // FCGI_WEB_SERVER_ADDRS (the harness's mini app).
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { defaultCgiParams } from '../../harness/commands/app.ts';
 import { embeddedTarget } from '../../harness/embedded.ts';
 import { awaitServing } from '../../harness/liveness.ts';
 import { runScenarios } from '../../harness/runner.ts';
-import { SpawnTarget, type Target } from '../../harness/target.ts';
+import { NetworkTarget, SpawnTarget, type Target } from '../../harness/target.ts';
 import type { ScenarioResult } from '../../reports/model.ts';
 import { requirements } from '../../spec/requirements.ts';
 import type { Profile } from '../define.ts';
@@ -36,7 +36,11 @@ const verdicts = (results: readonly ScenarioResult[]): Record<string, string> =>
 
 describe('process scenarios', () => {
   it('are skipped, saying why, when the harness did not spawn the target', async () => {
-    const results = await run(embeddedTarget());
+    // The reference at an address, as any network target: no process to launch instances of.
+    const embedded = embeddedTarget();
+    targets.push(embedded);
+    await embedded.start();
+    const results = await run(new NetworkTarget(embedded.address));
     expect(results.length).toBe(scenarios.length);
     for (const r of results) {
       expect(r.verdict, r.id).toBe('skip');
