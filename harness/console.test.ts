@@ -58,7 +58,7 @@ describe('formatting', () => {
   it('summarizes the run', () => {
     expect(summaryLines(fixtureReport())).toEqual([
       '8 scenarios in 10.88 s: 2 pass, 1 info, 1 skip, 1 warn, 2 fail, 1 error',
-      'requirements: 2 info, 1 skip, 1 warn, 2 fail, 1 error, 1 untested',
+      'requirements: 1 pass, 2 info, 1 warn, 2 fail, 1 error, 1 untested',
       'target example-app (tcp:127.0.0.1:9000), seed 42',
     ]);
     expect(summaryLines(fixtureReport(), false, true).slice(2, 5)).toEqual(['  fail record-layer.padding.max', '  fail robustness.fuzz.output-direction', '  error abort.mid-stdin']);
@@ -121,7 +121,7 @@ describe('ConsoleProgress', () => {
     expect(out).toBe(
       [
         '8 scenarios in 10.88 s: 2 pass, 1 info, 1 skip, 1 warn, 2 fail, 1 error',
-        'requirements: 2 info, 1 skip, 1 warn, 2 fail, 1 error, 1 untested',
+        'requirements: 1 pass, 2 info, 1 warn, 2 fail, 1 error, 1 untested',
         '  fail record-layer.padding.max',
         '  fail robustness.fuzz.output-direction',
         '  error abort.mid-stdin',

@@ -8,7 +8,7 @@
  * Everything from a report is escaped for the terminal: a peer's bytes cannot move the cursor or recolour it.
  */
 import type { ComplianceReport, ScenarioResult, Verdict } from '../reports/model.ts';
-import { verdicts } from '../reports/model.ts';
+import { rollupVerdicts, verdicts } from '../reports/model.ts';
 import { clip, escapeTerminal, formatDuration } from '../reports/escape.ts';
 import { resultDetailText, transcriptText } from '../reports/text.ts';
 
@@ -102,7 +102,7 @@ export function summaryLines(report: ComplianceReport, color = false, listFailur
   const rollup = new Map<string, number>();
   for (const q of report.requirements) rollup.set(q.verdict, (rollup.get(q.verdict) ?? 0) + 1);
   if (report.requirements.length > 0) {
-    const parts = [...verdicts, 'untested' as const].filter((v) => rollup.has(v)).map((v) => `${rollup.get(v)} ${v}`);
+    const parts = rollupVerdicts.filter((v) => rollup.has(v)).map((v) => `${rollup.get(v)} ${v}`);
     out.push(`requirements: ${parts.join(', ')}`);
   }
   if (listFailures) {
