@@ -287,16 +287,25 @@ export function writeMatrixMarkdown(reports: readonly ComplianceReport[], option
 /** The verdicts a group cell counts, worst first, and their marks. */
 const groupCellVerdicts: readonly Verdict[] = ['error', 'fail', 'warn', 'pass', 'info', 'skip'];
 
+/** Options of `writeGroupMatrixMarkdown`. */
+export interface GroupMatrixOptions {
+  /** The row a result counts in; its suite group by default. */
+  readonly groupOf?: (result: ScenarioResult) => string;
+}
+
 /**
- * The matrix by group of scenarios, in Markdown: one row per suite group (suite order), one column per
- * implementation, each cell the count of that group's scenarios by verdict (`✅ 12 ❌ 2`), worst first; the
- * last row totals each implementation.
+ * The matrix by group of scenarios, in Markdown: one row per group (suite order, then first appearance), one
+ * column per implementation, each cell the count of that group's scenarios by verdict (`❌ 2 ✅ 12`), worst
+ * first; the last row totals each implementation.
  */
-export function writeGroupMatrixMarkdown(reports: readonly ComplianceReport[]): string {
+export function writeGroupMatrixMarkdown(reports: readonly ComplianceReport[], options: GroupMatrixOptions = {}): string {
+  const groupOf = options.groupOf ?? ((r: ScenarioResult) => r.group);
   const names = columnNames(reports);
-  const groups = [...new Set(reports.flatMap((r) => r.results.map((x) => x.group)))].sort(
-    (a, b) => (groupOrder.get(a) ?? groupOrder.size) - (groupOrder.get(b) ?? groupOrder.size) || a.localeCompare(b),
-  );
+  const seen = [...new Set(reports.flatMap((r) => r.results.map(groupOf)))];
+  const groups = seen
+    .map((g, i) => ({ g, i }))
+    .sort((a, b) => (groupOrder.get(a.g) ?? groupOrder.size) - (groupOrder.get(b.g) ?? groupOrder.size) || a.i - b.i)
+    .map((x) => x.g);
   const cell = (results: readonly ScenarioResult[]): string => {
     if (results.length === 0) return '—';
     const parts = groupCellVerdicts.map((v) => [v, results.filter((r) => r.verdict === v).length] as const).filter(([, n]) => n > 0);
@@ -305,7 +314,7 @@ export function writeGroupMatrixMarkdown(reports: readonly ComplianceReport[]): 
   const out = [
     `| group | ${names.map((n) => escapeMarkdown(n, 40)).join(' | ')} |`,
     `|---|${names.map(() => ':---').join('|')}|`,
-    ...groups.map((g) => `| ${escapeMarkdown(g, 40)} | ${reports.map((r) => cell(r.results.filter((x) => x.group === g))).join(' | ')} |`),
+    ...groups.map((g) => `| ${escapeMarkdown(g, 40)} | ${reports.map((r) => cell(r.results.filter((x) => groupOf(x) === g))).join(' | ')} |`),
     `| **all** | ${reports.map((r) => cell(r.results)).join(' | ')} |`,
     '',
     `${groupCellVerdicts.map((v) => `${marks[v]} ${v}`).join(' · ')}`,

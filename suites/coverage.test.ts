@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { requirements, type RequirementId } from '../spec/requirements.ts';
 import { scenarioGroups, type Scenario } from './define.ts';
+import { regressionScenarios } from './regressions/index.ts';
 import { appScenarios } from './index.ts';
 
 const catalog: Readonly<Record<string, (typeof requirements)[RequirementId]>> = requirements;
@@ -61,6 +62,8 @@ describe('scenario ids and groups', () => {
       for (const s of scenarios) expect(s.group, `${s.id} listed in suites/${group}/index.ts`).toBe(group);
       fromFolders.push(...scenarios);
     }
+    // The regression replays are loaded from their folder, one scenario per file.
+    fromFolders.push(...regressionScenarios);
     expect(new Set(fromFolders)).toEqual(new Set(appScenarios));
     expect(fromFolders.length).toBe(appScenarios.length);
   });

@@ -1,6 +1,6 @@
 /**
  * Every application scenario, listed explicitly (no globbing), grouped as the spec's chapters are.
- * Each group's own `index.ts` lists its scenarios in order.
+ * Each group's own `index.ts` lists its scenarios in order; the regression replays are loaded from their folder.
  */
 import type { Scenario } from './define.ts';
 import { scenarios as recordLayer } from './record-layer/index.ts';
@@ -17,6 +17,7 @@ import { scenarios as requestIds } from './request-ids/index.ts';
 import { scenarios as robustness } from './robustness/index.ts';
 import { scenarios as limits } from './limits/index.ts';
 import { scenarios as processGroup } from './process/index.ts';
+import { regressionScenarios } from './regressions/index.ts';
 
 export const appScenarios: readonly Scenario[] = [
   ...recordLayer,
@@ -31,6 +32,8 @@ export const appScenarios: readonly Scenario[] = [
   ...abort,
   ...requestIds,
   ...robustness,
+  // The fuzzer's replays of real deviations (`regressions/*.replay.json`), one scenario per file.
+  ...regressionScenarios,
   ...limits,
   ...processGroup,
 ];

@@ -18,6 +18,8 @@ import { LIVENESS_REQUIREMENT } from '../runner.ts';
 import { formatDuration } from '../../reports/escape.ts';
 import { writeJson } from '../../reports/json.ts';
 import type { Scenario } from '../../suites/define.ts';
+import { appScenarios } from '../../suites/index.ts';
+import { regressionScenarios } from '../../suites/regressions/index.ts';
 import { runApp, type AppOptions } from '../commands/app.ts';
 import { runClient, type ClientOptions } from '../commands/client.ts';
 import type { WebServerScenario } from '../../suites/web-server/define.ts';
@@ -39,6 +41,15 @@ const MAX_GATE_LINES = 15;
 /** How often a target that stopped serving mid-run is started again to run the scenarios it missed. */
 export const MAX_RESUMES = 40;
 
+/**
+ * The application scenarios of an interop run: the suite's, then the fuzzer's regression replays
+ * (`suites/regressions/*.replay.json`) the suite does not list itself, so every replay runs against every peer.
+ */
+export function interopAppScenarios(): readonly Scenario[] {
+  const listed = new Set(appScenarios.map((s) => s.id));
+  return [...appScenarios, ...regressionScenarios.filter((s) => !listed.has(s.id))];
+}
+
 /** Options of `runInterop`. */
 export interface InteropOptions {
   /** Targets to run (names); all by default. The matrix still shows every report in `out`. */
@@ -53,9 +64,11 @@ export interface InteropOptions {
   readonly requirePeers?: boolean;
   /** Render the matrix files (default true). */
   readonly matrix?: boolean;
+  /** A README whose matrix block (between `README_MATRIX_START` and `README_MATRIX_END`) is rewritten from the matrix. */
+  readonly readme?: string;
   /** Print each scenario's progress, not only a summary per target. */
   readonly verbose?: boolean;
-  /** The application scenarios to run (tests pick a few); every one by default. */
+  /** The application scenarios to run (tests pick a few); `interopAppScenarios()` by default. */
   readonly scenarios?: readonly Scenario[];
   /** The web-server scenarios to run (tests pick a few); every one by default. */
   readonly clientScenarios?: readonly WebServerScenario[];
@@ -190,6 +203,7 @@ async function runOnce(
     params: Object.entries(launched.params).map(([k, v]) => `${k}=${v}`),
     probe: true,
     ...(target.profile === undefined ? {} : { profile: target.profile }),
+    ...(target.watchdogMs === undefined ? {} : { timeout: target.watchdogMs }),
     seed: options.seed ?? INTEROP_SEED,
     name: target.name,
     json: file,
@@ -198,7 +212,7 @@ async function runOnce(
     ...(options.verbose ? {} : { quiet: true }),
   };
   const sink = new Sink();
-  await withEnvironment(launched.env, () => runApp(app, { stdout: options.verbose ? stdout : sink, ...(options.scenarios ? { scenarios: options.scenarios } : {}) }));
+  await withEnvironment(launched.env, () => runApp(app, { stdout: options.verbose ? stdout : sink, scenarios: options.scenarios ?? interopAppScenarios() }));
   const parsed = parseReport(readFileSync(file, 'utf8'));
   if (!parsed.ok) throw new Error(`the report of ${target.name} is not valid: ${parsed.message}`);
   return parsed.report;
@@ -234,7 +248,8 @@ async function runTarget(target: InteropTarget, options: InteropOptions, dir: st
     let before = Number.POSITIVE_INFINITY;
     for (let missed = missedWhileDown(report); missed.length > 0 && missed.length < before && 'target' in launched.reach && resumes.length < MAX_RESUMES; missed = missedWhileDown(report)) {
       before = missed.length;
-      const culprit = /target down since ([^\s:(]+)/.exec(missed[0]!.actual)?.[1] ?? `before ${missed[0]!.id}`;
+      const since = /target down since ([^\s:(]+)/.exec(missed[0]!.actual)?.[1];
+      const culprit = since ? `after ${since}` : `before ${missed[0]!.id}`;
       resumes.push(culprit);
       stdout.write(`  · ${target.name} stopped serving (${culprit}); starting it again for the ${missed.length} scenario(s) it missed\n`);
       await launched.stop();
@@ -255,7 +270,7 @@ function summaryLine(name: string, report: ComplianceReport, gate: InteropGate, 
   const gateText = gate.passed
     ? `gate passed (${g.expected} expected${g.flaky ? `, ${g.flaky} flaky` : ''})`
     : `gate FAILED (${[g.unexpected ? `${g.unexpected} unexpected` : '', g.stale ? `${g.stale} stale` : '', gate.errors.length ? `${gate.errors.length} error` : ''].filter(Boolean).join(', ')})`;
-  return `${name.padEnd(13)} ${String(s.total).padStart(3)} scenarios in ${formatDuration(ms).padStart(7)}: ${counts}; ${gateText}${resumes.length ? `; restarted ${resumes.length}× (after ${resumes.join(', ')})` : ''}`;
+  return `${name.padEnd(13)} ${String(s.total).padStart(3)} scenarios in ${formatDuration(ms).padStart(7)}: ${counts}; ${gateText}${resumes.length ? `; restarted ${resumes.length}× (${resumes.join(', ')})` : ''}`;
 }
 
 /** Reads the stored reports of every target in `out`, in matrix order. */
@@ -270,21 +285,67 @@ export function storedReports(out: string): ComplianceReport[] {
   return reports;
 }
 
-/** The Markdown the README shows: the group table, then the scenarios that do not pass everywhere. */
+/** The row of a web-server result in the group table: the first part of its id (request, response, …). */
+export function webServerGroup(result: ScenarioResult): string {
+  return result.id.split('.')[0] ?? result.group;
+}
+
+/**
+ * The Markdown the README shows: a group table for the applications (the reference responder first) and one
+ * for the web servers, then the scenarios that do not pass everywhere, for each.
+ */
 export function interopMatrixMarkdown(reports: readonly ComplianceReport[]): string {
+  const apps = reports.filter((r) => r.target.mode === 'app');
+  const servers = reports.filter((r) => r.target.mode === 'client');
+  const scenarioTable = (list: readonly ComplianceReport[], title: string): string =>
+    writeMatrixMarkdown(list).replace(/^## fcgispec matrix: .*$/m, `## ${title}`).trimEnd();
+  const seed = reports[0]?.seed ?? INTEROP_SEED;
   return [
     '# Interop matrix',
     '',
-    'Generated by `npm run interop` (harness/interop): the application suite with the probe app, seed ' +
-      `${reports[0]?.seed ?? INTEROP_SEED}, against the reference responder and each real implementation. ` +
-      'Each cell counts the scenarios of a group by verdict; the per-scenario table follows. ' +
-      'Known deviations and whether they matter: harness/interop/deviations.md.',
-    '',
-    writeGroupMatrixMarkdown(reports).trimEnd(),
-    '',
-    writeMatrixMarkdown(reports).replace(/^## /, '## Scenarios: ').trimEnd(),
+    `Generated by \`npm run interop\` (harness/interop) with seed ${seed}: the application suite with each peer's probe app ` +
+      '(the reference responder first), and the web-server suite against each web server in the configuration it ships. ' +
+      'Each cell counts the scenarios of a group by verdict. The deviations, and whether they matter: README.md (Deviations found), ' +
+      'with the evidence in harness/interop/deviations.md.',
+    ...(apps.length > 0 ? ['', '## Applications', '', writeGroupMatrixMarkdown(apps).trimEnd()] : []),
+    ...(servers.length > 0 ? ['', '## Web servers', '', writeGroupMatrixMarkdown(servers, { groupOf: webServerGroup }).trimEnd()] : []),
+    ...(apps.length > 0 ? ['', scenarioTable(apps, 'Application scenarios')] : []),
+    ...(servers.length > 0 ? ['', scenarioTable(servers, 'Web-server scenarios')] : []),
     '',
   ].join('\n');
+}
+
+/** The line before the README's copy of the matrix, which `npm run interop` rewrites. */
+export const README_MATRIX_START = '<!-- interop-matrix: written by `npm run interop` from reports/interop/matrix.md; edits here are overwritten -->';
+/** The line after the README's copy of the matrix. */
+export const README_MATRIX_END = '<!-- /interop-matrix -->';
+
+/** The README of this checkout, whose matrix `npm run interop` keeps in step with `reports/interop/matrix.md`. */
+export const defaultReadme = fileURLToPath(new URL('../../README.md', import.meta.url));
+
+/**
+ * The README's copy of the matrix: the group tables of `matrix.md` (Applications, Web servers, each with
+ * its legend), their headings one level down. The per-scenario tables stay in `matrix.md`.
+ */
+export function readmeMatrix(matrixMd: string): string {
+  const sections = matrixMd.split(/^(?=## )/m).filter((s) => /^## (Applications|Web servers)\n/.test(s));
+  return sections.map((s) => `#${s.trimEnd()}`).join('\n\n');
+}
+
+/** The block between the README's matrix markers (`undefined` when the markers are missing). */
+export function readmeMatrixBlock(readme: string): string | undefined {
+  const start = readme.indexOf(README_MATRIX_START);
+  const end = readme.indexOf(README_MATRIX_END);
+  if (start < 0 || end < start) return undefined;
+  return readme.slice(start + README_MATRIX_START.length, end).trim();
+}
+
+/** The README with its matrix block replaced by the group tables of `matrixMd`; throws when the markers are missing. */
+export function withReadmeMatrix(readme: string, matrixMd: string): string {
+  const start = readme.indexOf(README_MATRIX_START);
+  const end = readme.indexOf(README_MATRIX_END);
+  if (start < 0 || end < start) throw new Error(`the README has no ${README_MATRIX_START} … ${README_MATRIX_END} block`);
+  return `${readme.slice(0, start + README_MATRIX_START.length)}\n\n${readmeMatrix(matrixMd)}\n\n${readme.slice(end)}`;
 }
 
 /** Runs the interop; prints a line per target and the time taken. Never throws for what a target does. */
@@ -345,9 +406,19 @@ export async function runInterop(options: InteropOptions = {}): Promise<InteropR
     if (reports.length > 0) {
       const md = join(out, 'matrix.md');
       const html = join(out, 'matrix.html');
-      writeFileSync(md, interopMatrixMarkdown(reports));
+      const matrixMd = interopMatrixMarkdown(reports);
+      writeFileSync(md, matrixMd);
       writeFileSync(html, writeMatrixHtml(reports));
       files.push(md, html);
+      if (options.readme !== undefined) {
+        // Only the block between the markers changes, so the README's prose is left as people wrote it.
+        const before = readFileSync(options.readme, 'utf8');
+        const after = withReadmeMatrix(before, matrixMd);
+        if (after !== before) {
+          writeFileSync(options.readme, after);
+          files.push(options.readme);
+        }
+      }
     }
   }
   const durationMs = Math.round(performance.now() - t0);

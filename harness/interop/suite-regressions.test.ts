@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createResponder, type Handler } from '../../reference/responder/index.ts';
+import { createResponder, parseFault, type Handler } from '../../reference/responder/index.ts';
 import { probeHandler } from '../../reference/probe/app.ts';
 import type { Verdict } from '../../reports/model.ts';
 import type { Catalog } from '../../reports/summarize.ts';
 import { requirements } from '../../spec/requirements.ts';
 import type { Profile } from '../../suites/define.ts';
 import { appScenarios } from '../../suites/index.ts';
+import { regressionScenarios } from '../../suites/regressions/index.ts';
 import { runScenarios } from '../runner.ts';
 import { NetworkTarget } from '../target.ts';
 
@@ -23,18 +24,20 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-/** Runs one scenario against a reference responder with `handler`; returns its verdict. */
-async function verdictOf(id: string, handler: Handler): Promise<Verdict> {
+/** Runs one scenario against a reference responder with `handler` (and faults, and multiplexing); returns its verdict. */
+async function verdictOf(id: string, handler: Handler, options: { readonly faults?: readonly string[]; readonly multiplex?: boolean } = {}): Promise<Verdict> {
   const dir = mkdtempSync(join(tmpdir(), 'fcgispec-regression-'));
-  const responder = createResponder({ handler, webServerAddrs: null, multiplex: false });
+  const multiplex = options.multiplex ?? false;
+  const responder = createResponder({ handler, webServerAddrs: null, multiplex, faults: (options.faults ?? []).map((f) => parseFault(f)) });
   stops.push(async () => {
     await responder.close({ graceMs: 50 });
     rmSync(dir, { recursive: true, force: true });
   });
   const { address } = await responder.listen(`unix:${join(dir, 'app.sock')}`);
-  const scenario = appScenarios.find((s) => s.id === id);
+  // The fuzz regressions (suites/regressions/*.replay.json) are scenarios of the application suite too.
+  const scenario = [...appScenarios, ...regressionScenarios].find((s) => s.id === id);
   if (!scenario) throw new Error(`no scenario ${id}`);
-  const profile: Profile = { roles: ['responder'], multiplex: false, keepConn: true, probe: true };
+  const profile: Profile = { roles: ['responder'], multiplex, keepConn: true, probe: true };
   const [result] = await runScenarios({
     scenarios: [scenario],
     target: new NetworkTarget(address),
@@ -79,4 +82,38 @@ describe('output.stderr, output.error-example and output.app-error-reported with
   it('output.stderr still fails when the text comes on FCGI_STDOUT instead', async () => {
     expect(await verdictOf('output.stderr', stderrOnStdout)).toBe('fail');
   }, 20_000);
+});
+
+describe('abort.one-of-many against an application that ignores aborts (found on go-fcgi: it passed or failed with the load)', () => {
+  it('passes against the reference', async () => {
+    expect(await verdictOf('abort.one-of-many', probeHandler, { multiplex: true })).toBe('pass');
+  }, 20_000);
+
+  it('fails every time when the application lets the aborted request run to its end', async () => {
+    // Before the fix the deadline was the time left in the handler's sleep, so the natural end of an ignored
+    // abort fell on it and the verdict depended on the machine's load.
+    for (let i = 0; i < 3; i++) expect(await verdictOf('abort.one-of-many', probeHandler, { multiplex: true, faults: ['ignore-abort'] })).toBe('fail');
+  }, 30_000);
+});
+
+describe('a fuzz regression replay that asks the probe for FCGI_STDERR, on a probe that cannot write it (found on go-fcgi and uwsgi)', () => {
+  // Recorded against php-fpm; its plan has the probe write to FCGI_STDERR. Go's and uWSGI's probes answer
+  // 501 not implemented, which the replay's model judged as a failure of the peer.
+  const id = 'robustness.regression.php-fpm-stderr-not-terminated';
+
+  it('exists', () => {
+    expect(regressionScenarios.map((s) => s.id)).toContain(id);
+  });
+
+  it('passes against the reference probe', async () => {
+    expect(await verdictOf(id, probeHandler)).toBe('pass');
+  }, 30_000);
+
+  it('skips when the probe answers 501 not implemented', async () => {
+    expect(await verdictOf(id, probeWithoutStderr)).toBe('skip');
+  }, 30_000);
+
+  it('still fails when the text comes on FCGI_STDOUT instead', async () => {
+    expect(await verdictOf(id, stderrOnStdout)).toBe('fail');
+  }, 30_000);
 });

@@ -37,6 +37,8 @@ export interface AppInteropTarget {
   readonly peer?: PeerName;
   /** Profile file with the roles the probe app serves there; `undefined`: the suite's default (Responder). */
   readonly profile?: string;
+  /** The watchdog deadline of every scenario (`fcgispec app --timeout`), where requests are slow to serve. */
+  readonly watchdogMs?: number;
   launch(): Promise<LaunchedApp>;
 }
 
@@ -69,12 +71,13 @@ function fromRunning(app: RunningApplication): LaunchedApp {
   return { reach: { target: app.address }, params: app.params, output: () => app.output(), stop: () => app.stop() };
 }
 
-function listening(peer: Exclude<PeerName, 'php-cgi' | 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'h2o'>, profile: ProfileName): AppInteropTarget {
+function listening(peer: Exclude<PeerName, 'php-cgi' | 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'h2o'>, profile: ProfileName, watchdogMs?: number): AppInteropTarget {
   return {
     name: peer,
     kind: 'app',
     peer,
     profile: profileFile(profile),
+    ...(watchdogMs === undefined ? {} : { watchdogMs }),
     launch: async () => fromRunning(await peers[peer].start({})),
   };
 }
@@ -117,7 +120,9 @@ export const interopTargets: readonly InteropTarget[] = [
       stop: async () => {},
     }),
   },
-  listening('fcgiwrap', 'responder-authorizer'),
+  // fcgiwrap starts a Perl CGI process per request (30 ms and more on a loaded machine): its endurance
+  // scenarios (1000 requests) get more time than the default watchdog gives them.
+  listening('fcgiwrap', 'responder-authorizer', 120_000),
   listening('libfcgi', 'all-roles'),
   listening('go-fcgi', 'responder'),
   listening('perl-fcgi', 'all-roles'),
