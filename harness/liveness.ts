@@ -9,6 +9,8 @@ import { protocolStatusName, FCGI_REQUEST_COMPLETE } from '../spec/constants.ts'
 import { parseCgiResponse } from '../reference/cgi.ts';
 import { probe } from '../suites/kit.ts';
 import { show, makeTimeouts, HarnessConnection } from './context.ts';
+import { HarnessError } from './errors.ts';
+import type { Target } from './target.ts';
 
 /** What the sanity request needs to know. */
 export interface SanityOptions {
@@ -123,4 +125,14 @@ export async function awaitServing(options: SanityOptions, windowMs: number, int
     attempts++;
   }
   return { ok: last.ok, first, last, attempts, afterMs: Math.round(performance.now() - started) };
+}
+
+/** The `E_CONNECT` error of a target that did not serve before a run: why, and how a spawned one ended. */
+export function unreachableError(target: Target, r: SanityResult): HarnessError {
+  const why = r.ok ? 'no answer' : r.reason;
+  const exit = target.exited();
+  const tail = target.logTail(600).trim().split('\n').slice(-3).join(' | ');
+  const extra = `${exit ? `; the process ${exit}` : ''}${tail ? `; its output ends: ${tail}` : ''}`;
+  if (!r.ok && r.stage === 'connect') return new HarnessError('E_CONNECT', `target ${target.description} unreachable: ${why}${extra}`);
+  return new HarnessError('E_CONNECT', `target ${target.description} does not serve a minimal Responder request: ${why}${extra}`);
 }

@@ -13,7 +13,7 @@ import type { Scenario } from '../../suites/define.ts';
 import { appScenarios } from '../../suites/index.ts';
 import { makeTimeouts } from '../context.ts';
 import { HarnessError, exitCodes } from '../errors.ts';
-import { awaitServing, type SanityResult } from '../liveness.ts';
+import { awaitServing, unreachableError } from '../liveness.ts';
 import { loadProfile, proposeProfile, queryGetValues, type GetValuesAnswer, type ProfileClaims } from '../profile.ts';
 import { exitCodeOf, runScenarios, selectScenarios, targetAddress, type RunListener } from '../runner.ts';
 import { NetworkTarget, SpawnTarget, splitCommand, type Target } from '../target.ts';
@@ -188,7 +188,7 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
       timeouts.scale(200),
       () => target.exited() !== undefined,
     );
-    if (!sanity.ok) throw unreachable(target, sanity.last);
+    if (!sanity.ok) throw unreachableError(target, sanity.last);
 
     let answer: GetValuesAnswer | undefined;
     try {
@@ -243,15 +243,6 @@ export async function runApp(o: AppOptions, io: AppIo = defaultIo): Promise<numb
     process.off('SIGINT', stopOnSignal);
     await target.stop();
   }
-}
-
-function unreachable(target: Target, r: SanityResult): HarnessError {
-  const why = r.ok ? 'no answer' : r.reason;
-  const exit = target.exited();
-  const tail = target.logTail(600).trim().split('\n').slice(-3).join(' | ');
-  const extra = `${exit ? `; the process ${exit}` : ''}${tail ? `; its output ends: ${tail}` : ''}`;
-  if (!r.ok && r.stage === 'connect') return new HarnessError('E_CONNECT', `target ${target.description} unreachable: ${why}${extra}`);
-  return new HarnessError('E_CONNECT', `target ${target.description} does not serve a minimal Responder request: ${why}${extra}`);
 }
 
 // The runner's events to the console; notes (restarts, a target that went down) get a line of their own.

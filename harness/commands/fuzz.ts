@@ -33,7 +33,7 @@ import { summaryLines, resultLines, useLiveLine, type ConsoleStream } from '../c
 import { makeTimeouts } from '../context.ts';
 import { embeddedTarget } from '../embedded.ts';
 import { HarnessError } from '../errors.ts';
-import { awaitServing, sanityCheck, type SanityOptions, type SanityResult } from '../liveness.ts';
+import { awaitServing, sanityCheck, unreachableError, type SanityOptions } from '../liveness.ts';
 import { loadProfile, proposeProfile, queryGetValues, type GetValuesAnswer, type ProfileClaims } from '../profile.ts';
 import { classify, exitCodeOf, LIVENESS_REQUIREMENT } from '../runner.ts';
 import { NetworkTarget, SpawnTarget, splitCommand, type Target } from '../target.ts';
@@ -165,15 +165,6 @@ export function openTarget(o: TargetOptions): OpenedTarget {
   return { target, name: o.name ?? (faults.length ? `reference (${faults.join(', ')})` : 'reference'), address: what, reference: true };
 }
 
-function unreachable(target: Target, r: SanityResult): HarnessError {
-  const why = r.ok ? 'no answer' : r.reason;
-  const exit = target.exited();
-  const tail = target.logTail(600).trim().split('\n').slice(-3).join(' | ');
-  const extra = `${exit ? `; the process ${exit}` : ''}${tail ? `; its output ends: ${tail}` : ''}`;
-  if (!r.ok && r.stage === 'connect') return new HarnessError('E_CONNECT', `target ${target.description} unreachable: ${why}${extra}`);
-  return new HarnessError('E_CONNECT', `target ${target.description} does not serve a minimal Responder request: ${why}${extra}`);
-}
-
 /**
  * Whether a FCGI_GET_VALUES barrier can end the observation of kept connections: the target answers it on a
  * connection and leaves that connection open. @see §4.1
@@ -237,7 +228,7 @@ export async function startSession(o: TargetOptions, opened: OpenedTarget): Prom
   );
   // A target that accepts connections but answers the minimal request wrongly is still fuzzed: that wrong answer
   // is what the fuzzer is there to find and shrink. Its liveness is then checked by connecting only.
-  if (!sanity.ok && (sanity.last.ok || sanity.last.stage === 'connect' || target.exited() !== undefined)) throw unreachable(target, sanity.last);
+  if (!sanity.ok && (sanity.last.ok || sanity.last.stage === 'connect' || target.exited() !== undefined)) throw unreachableError(target, sanity.last);
   const liveness = sanity.ok ? 'request' : 'connect';
   const baseline = sanity.ok || sanity.last.ok ? undefined : sanity.last.reason;
   let answer: GetValuesAnswer | undefined;
