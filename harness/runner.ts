@@ -406,21 +406,32 @@ class AppRun {
   }
 
   #result(scenario: Scenario, outcome: Outcome, durationMs: number, transcript?: Transcript): ScenarioResult {
-    const { verdict, expected, actual } = classify(outcome);
-    return {
-      id: scenario.id,
-      title: scenario.title,
-      group: scenario.group,
-      requirements: scenario.requirements,
-      verdict,
-      expected,
-      actual,
-      findings: outcome.findings,
-      observations: outcome.observations,
-      durationMs,
-      ...(transcript ? { transcript } : {}),
-    };
+    return scenarioResult(scenario, outcome, durationMs, transcript);
   }
+
+}
+
+/** The result of a scenario (of either suite) from how it ended, classified by `classify`. */
+export function scenarioResult(
+  scenario: { readonly id: string; readonly title: string; readonly group: ScenarioResult['group']; readonly requirements: ScenarioResult['requirements'] },
+  outcome: Outcome,
+  durationMs: number,
+  transcript?: Transcript,
+): ScenarioResult {
+  const { verdict, expected, actual } = classify(outcome);
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    group: scenario.group,
+    requirements: scenario.requirements,
+    verdict,
+    expected,
+    actual,
+    findings: outcome.findings,
+    observations: outcome.observations,
+    durationMs,
+    ...(transcript ? { transcript } : {}),
+  };
 }
 
 /** A scenario that has run, waiting for the liveness check before it becomes a result. */

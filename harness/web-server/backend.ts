@@ -10,10 +10,11 @@
  * get a small default answer. Responder faults come from the current scenario (drawn at FCGI_BEGIN_REQUEST).
  * @see §3.3 §4.1 §5 §6.2
  */
-import { chmod, lstat, unlink } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { chmod, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { formatAddress, parseAddress, type Address } from '../../reference/address.ts';
+import { listenOn, listenUnix } from '../../reference/listen.ts';
 import { decodeBeginRequestBody, decodeEndRequestBody } from '../../reference/codec/bodies.ts';
 import { decodeNameValuePairs, toText, type NameValuePair } from '../../reference/codec/name-value.ts';
 import { RecordDecoder, type DecodedRecord } from '../../reference/codec/record.ts';
@@ -802,7 +803,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   server.on('error', () => {});
   if (address.kind === 'unix') await listenUnix(server, address.path);
-  else await listen(server, { host: address.host, port: address.port });
+  else await listenOn(server, { host: address.host, port: address.port });
   let bound: Address = address;
   if (address.kind === 'unix') await chmod(address.path, options.unixMode ?? 0o666);
   else {
@@ -810,36 +811,4 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     if (a && typeof a === 'object') bound = { kind: 'tcp', host: address.host, port: a.port };
   }
   return new Backend(server, bound, options);
-}
-
-function listen(server: Server, options: { host: string; port: number } | { path: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(options, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-// A socket file left behind by a process that died is replaced; one that is a live socket is not.
-async function listenUnix(server: Server, path: string): Promise<void> {
-  try {
-    await listen(server, { path });
-  } catch (err) {
-    const st = await lstat(path).catch(() => undefined);
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !st?.isSocket()) throw err;
-    const live = await new Promise<boolean>((resolve) => {
-      const probe = connect({ path });
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-    if (live) throw err;
-    await unlink(path);
-    await listen(server, { path });
-  }
 }

@@ -14,7 +14,7 @@ import { WEB_SERVER_GROUP, type WebServerScenario } from '../../suites/web-serve
 import { describeHttp } from '../../suites/web-server/kit.ts';
 import { makeTimeouts, scenarioSeed, verdictForLevel } from '../context.ts';
 import { HarnessError } from '../errors.ts';
-import { classify, withWatchdog, type Outcome, type RunEnd, type RunListener } from '../runner.ts';
+import { scenarioResult, withWatchdog, type Outcome, type RunEnd, type RunListener } from '../runner.ts';
 import type { Backend, BackendFinding } from './backend.ts';
 import { WebServerScenarioContext, type ContextNote } from './context.ts';
 import { sendHttp, urlUnder } from './http.ts';
@@ -199,20 +199,7 @@ function toFinding(f: BackendFinding, startMs: number, levelOf: (id: Requirement
 }
 
 function resultOf(scenario: WebServerScenario, outcome: Outcome, durationMs: number, transcript?: Transcript): ScenarioResult {
-  const { verdict, expected, actual } = classify(outcome);
-  return {
-    id: scenario.id,
-    title: scenario.title,
-    group: WEB_SERVER_GROUP,
-    requirements: scenario.requirements,
-    verdict,
-    expected,
-    actual,
-    findings: outcome.findings,
-    observations: outcome.observations,
-    durationMs,
-    ...(transcript ? { transcript } : {}),
-  };
+  return scenarioResult({ ...scenario, group: WEB_SERVER_GROUP }, outcome, durationMs, transcript);
 }
 
 /**

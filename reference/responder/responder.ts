@@ -3,11 +3,12 @@
  * FCGI_LISTENSOCK_FILENO, or serves any Duplex; runs a handler per request.
  * @see §2.2 §3.2 §4.1
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmod } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { roleNames, type RoleName } from '../../spec/constants.ts';
 import { formatAddress, parseAddress, type Address } from '../address.ts';
+import { listenOn, listenUnix } from '../listen.ts';
 import { ResponderConnection, type ConnectionOwner } from './connection.ts';
 import { FaultPlan } from './faults.ts';
 import { parseWebServerAddrs, peerAllowed } from './peer-check.ts';
@@ -159,39 +160,4 @@ export class Responder implements ConnectionOwner {
 function positive(n: number, what: string): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer`);
   return n;
-}
-
-function listenOn(server: Server, options: { host: string; port: number } | { fd: number } | { path: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(options, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-// A socket file left by a process that died is removed; one with a live listener is not.
-async function listenUnix(server: Server, path: string): Promise<void> {
-  try {
-    await listenOn(server, { path });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !(await isStaleSocket(path))) throw err;
-    await unlink(path);
-    await listenOn(server, { path });
-  }
-}
-
-async function isStaleSocket(path: string): Promise<boolean> {
-  const st = await lstat(path).catch(() => undefined);
-  if (!st?.isSocket()) return false;
-  return new Promise((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(false);
-    });
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
 }
