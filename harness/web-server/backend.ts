@@ -154,6 +154,8 @@ class Trace implements RequestTrace {
   stdinKept = true;
   stdinEnded = false;
   dataRecords = 0;
+  records = 0;
+  unalignedRecords = 0;
   tag: { readonly scenario: string; readonly n: number } | undefined;
   abortAtMs: number | undefined;
   ending: RequestEnding | undefined;
@@ -386,6 +388,8 @@ class BackendConnection {
       const trace = new Trace(this.index, requestId, body.role, body.flags, atMs, this.activeCount() + 1);
       const previous = this.traces.get(requestId);
       if (previous && previous.ending === undefined) previous.ending = { kind: 'closed', atMs, by: 'web-server' };
+      trace.records++;
+      if ((FCGI_HEADER_LEN + record.content.length + record.paddingLength) % 8 !== 0) trace.unalignedRecords++;
       this.traces.set(requestId, trace);
       this.suppressed.delete(requestId);
       this.#backend.began(trace);
@@ -394,6 +398,8 @@ class BackendConnection {
     const trace = this.traces.get(requestId);
     if (!trace || trace.ending !== undefined) return;
     const content = record.content;
+    trace.records++;
+    if ((FCGI_HEADER_LEN + content.length + record.paddingLength) % 8 !== 0) trace.unalignedRecords++;
     switch (type) {
       case FCGI_PARAMS:
         if (trace.params !== undefined || trace.paramsError !== undefined) return;

@@ -3,8 +3,7 @@ import { realServerSuite } from './__fixtures__/real-suite.ts';
 
 realServerSuite('h2o', {
   // No padding: records are not 8-byte aligned (§3.3 recommends it).
-  'request.get.simple': ['warn'],
-  'request.params.post': ['warn'],
+  'request.framing.aligned': ['warn'],
   'response.status.location': ['fail'],
   'response.close-before-end': ['warn'],
   'response.close-before-end.after-head': ['warn'],

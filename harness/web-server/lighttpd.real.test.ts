@@ -3,8 +3,7 @@ import { realServerSuite } from './__fixtures__/real-suite.ts';
 
 realServerSuite('lighttpd', {
   // No padding: records are not 8-byte aligned (§3.3 recommends it).
-  'request.get.simple': ['warn'],
-  'request.params.post': ['warn'],
+  'request.framing.aligned': ['warn'],
   // A race in lighttpd: when the close arrives with the output, it may answer a complete 200 with Content-Length.
   'response.close-before-end': ['pass', 'warn'],
   'response.stall': ['info'],

@@ -93,6 +93,9 @@ export interface RequestTrace {
   readonly stdinKept: boolean;
   readonly stdinEnded: boolean;
   readonly dataRecords: number;
+  /** Records of this request, FCGI_BEGIN_REQUEST included, and how many were not 8-byte aligned (§3.3). */
+  readonly records: number;
+  readonly unalignedRecords: number;
   /** The scenario tag found in REQUEST_URI (or SCRIPT_NAME, DOCUMENT_URI, SCRIPT_FILENAME, PATH_INFO). */
   readonly tag: { readonly scenario: string; readonly n: number } | undefined;
   /** When FCGI_ABORT_REQUEST came, if it did. */
