@@ -192,6 +192,42 @@ describe('attribution', () => {
   });
 });
 
+describe('a close while the input is being sent', () => {
+  // The plan's bytes in two writes, the peer's close between them.
+  function cutBy(p: FuzzPlan, firstBytes: number, how: 'end' | 'reset', received: readonly (readonly [number, DecodedRecord])[] = []): string[] {
+    const wire = buildWirePlan(p, { baseParams: {}, keepConn: profile.keepConn }).connections[0]!;
+    const bytes = Buffer.concat(wire.batches.flatMap((b) => b.writes));
+    const log: LogItem[] = [
+      { kind: 'send', atMs: 0, batch: 0, bytes: bytes.subarray(0, firstBytes) },
+      ...received.map(([atMs, record]) => ({ kind: 'record' as const, atMs, record })),
+      { kind: 'closed', atMs: 5, how },
+      { kind: 'send', atMs: 6, batch: 0, bytes: bytes.subarray(firstBytes) },
+    ];
+    return failingRequirements(judgeConnection(wire, { log, pendingBytes: 0, observedUntil: 'closed', openedAtMs: 0 }, options, 0).findings);
+  }
+  const params: [string, string][] = [['NAME', 'x'.repeat(40)]];
+
+  it('reports a request abandoned: the application closed before its input was all sent, with no answer', () => {
+    // FCGI_BEGIN_REQUEST and half of FCGI_PARAMS reached it.
+    expect(cutBy(plan([[request({ params })]]), 16 + 30, 'reset')).toEqual(['FCGI-5.5-end-request-once']);
+    expect(cutBy(plan([[request({ params })]]), 16 + 30, 'end')).toEqual(['FCGI-5.5-end-request-once']);
+  });
+
+  it('does not blame a close after answering a request without FCGI_KEEP_CONN before its FCGI_STDIN was all sent', () => {
+    const p = plan([[request({ keepConn: false, params, stdin: 'abcdefgh', chunks: [2, 2, 2] })]]);
+    const bytes = Buffer.concat(buildWirePlan(p, { baseParams: {}, keepConn: profile.keepConn }).connections[0]!.batches[0]!.writes);
+    // Up to the first FCGI_STDIN record: the params are complete, the body is not.
+    let at = 0;
+    while (bytes[at + 1] !== 5) at += 8 + bytes.readUInt16BE(at + 4) + bytes[at + 6]!;
+    expect(cutBy(p, at, 'end', answer(1).map((r) => [1, r] as const))).toEqual([]);
+    expect(cutBy(p, at, 'end')).toEqual(['FCGI-5.5-end-request-once']);
+  });
+
+  it('does not blame a request whose input never reached the application', () => {
+    expect(cutBy(plan([[request({ params })]]), 0, 'end')).toEqual([]);
+  });
+});
+
 describe('SentRecords', () => {
   it('hands a record out once its content is complete, before its padding', () => {
     const bytes = encodeRecord({ type: 9, requestId: 0, content: Uint8Array.of(1, 2, 3), paddingLength: 200 });

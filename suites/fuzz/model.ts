@@ -279,6 +279,8 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
   let clearAnswered = false;
   let setAnswered = false;
   let closeAfter: { clear: boolean; set: boolean } | undefined;
+  // Writes of the plan the peer's close kept from it.
+  let cutShort = 0;
   // The requests active when each BEGIN_REQUEST's header was sent: the application may act on the header alone.
   const begunWith = new Map<number, Incarnation[]>();
 
@@ -429,7 +431,10 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
     if (barrierAnswered) break;
     if (item.kind === 'send') {
       // Writes after the peer closed never reached it.
-      if (closed) continue;
+      if (closed) {
+        cutShort++;
+        continue;
+      }
       sent.push(
         item.bytes,
         (h) => onHeader(h, item.barrier === true),
@@ -470,8 +475,14 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
     const inputDone = inc.paramsEnded && inc.stdinEnded && (inc.role !== FCGI_FILTER || inc.dataEnded);
     const end = inc.end;
     if (end === undefined) {
-      if (!inputDone && !inc.aborted) continue; // its input never completed: nothing to wait for
-      const ending = closed
+      // Its input never completed: nothing to wait for, unless the application closed the connection while the
+      // input was still being sent and no answer to a request without FCGI_KEEP_CONN allowed it to (§5.1): then
+      // it abandoned an active request.
+      const abandoned = closed !== undefined && cutShort > 0 && closeAfter?.clear !== true;
+      if (!inputDone && !inc.aborted && !abandoned) continue;
+      const ending = !inputDone && !inc.aborted && closed
+        ? `the connection closed (${closed.how}) while its input was still being sent (${cutShort} write(s) of the plan left unsent), with no FCGI_END_REQUEST`
+        : closed
         ? `the connection closed (${closed.how}${closed.how === 'reset' ? ', so what was in flight may be lost' : ''}) before FCGI_END_REQUEST`
         : obs.observedUntil === 'write-timeout'
           ? 'no FCGI_END_REQUEST, and the application stopped reading its input (a write was not taken)'
