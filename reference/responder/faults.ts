@@ -142,7 +142,7 @@ export const faultCatalog = {
   },
   'no-get-values': {
     description: 'ignores FCGI_GET_VALUES',
-    legal: false, takesArg: false, breaks: ['FCGI-4.1-get-values-answered'], scope: 'management',
+    legal: false, takesArg: false, breaks: ['FCGI-4.1-get-values-answered', 'FCGI-4.1-get-values-any-time'], scope: 'management',
   },
   'echo-wrong': {
     description: 'the probe app corrupts one byte of every response body',
