@@ -175,6 +175,11 @@ class Trace implements RequestTrace {
     return (this.flags & FCGI_KEEP_CONN) !== 0;
   }
 
+  count(record: DecodedRecord): void {
+    this.records++;
+    if ((FCGI_HEADER_LEN + record.content.length + record.paddingLength) % 8 !== 0) this.unalignedRecords++;
+  }
+
   get stdin(): Uint8Array {
     if (this.#stdin === undefined || this.#stdin.length !== Math.min(this.stdinBytes, STDIN_KEEP_BYTES)) this.#stdin = Buffer.concat(this.stdinParts);
     return this.#stdin;
@@ -388,8 +393,7 @@ class BackendConnection {
       const trace = new Trace(this.index, requestId, body.role, body.flags, atMs, this.activeCount() + 1);
       const previous = this.traces.get(requestId);
       if (previous && previous.ending === undefined) previous.ending = { kind: 'closed', atMs, by: 'web-server' };
-      trace.records++;
-      if ((FCGI_HEADER_LEN + record.content.length + record.paddingLength) % 8 !== 0) trace.unalignedRecords++;
+      trace.count(record);
       this.traces.set(requestId, trace);
       this.suppressed.delete(requestId);
       this.#backend.began(trace);
@@ -398,8 +402,7 @@ class BackendConnection {
     const trace = this.traces.get(requestId);
     if (!trace || trace.ending !== undefined) return;
     const content = record.content;
-    trace.records++;
-    if ((FCGI_HEADER_LEN + content.length + record.paddingLength) % 8 !== 0) trace.unalignedRecords++;
+    trace.count(record);
     switch (type) {
       case FCGI_PARAMS:
         if (trace.params !== undefined || trace.paramsError !== undefined) return;

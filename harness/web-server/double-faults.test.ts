@@ -15,7 +15,7 @@ import { runClientScenarios } from './runner.ts';
 const matrix: Readonly<Record<DoubleFault, readonly [scenario: string, requirement: RequirementId, verdict: Verdict]>> = {
   'version-2': ['request.get.simple', 'FCGI-3.3-version-1', 'fail'],
   'reserved-nonzero': ['request.get.simple', 'FCGI-3.3-reserved-zero', 'warn'],
-  'unaligned-padding': ['request.get.simple', 'FCGI-3.3-align-8', 'warn'],
+  'unaligned-padding': ['request.framing.aligned', 'FCGI-3.3-align-8', 'warn'],
   'no-params-end': ['request.get.simple', 'FCGI-6.1-inputs-sequential', 'fail'],
   'no-stdin-end': ['request.get.simple', 'FCGI-6.1-input-streams-sent', 'fail'],
   'growing-ids': ['connection.keep-conn', 'FCGI-3.3-small-request-ids', 'warn'],
