@@ -19,6 +19,7 @@ import {
   type EncodeOptions,
   type RecordInit,
 } from '../reference/codec/record.ts';
+import { abortableSleep } from '../reference/sleep.ts';
 import { RawConnection, type CloseKind, type PeerEvent } from '../reference/client/raw-connection.ts';
 import {
   FCGI_BEGIN_REQUEST,
@@ -623,16 +624,5 @@ export class HarnessContext implements ScenarioContext {
   }
 }
 
-/** Resolves after `ms`, or as soon as `signal` aborts (a scenario's watchdog ends its sleeps). */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+
+export { abortableSleep };

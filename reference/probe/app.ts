@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { FcgiRequest, FcgiResponse, Handler } from '../responder/types.ts';
 import { parseProbeRequest, probeReasons, type ProbeRequest } from './model.ts';
+import { abortableSleep } from '../sleep.ts';
 
 /** Options of the probe handler. */
 export interface ProbeAppOptions {
@@ -50,7 +51,7 @@ async function serveProbe(req: FcgiRequest, res: FcgiResponse, echoLimit: number
     case 'bulk':
       return bulk(req, res, probe, call.size);
     case 'sleep':
-      await sleep(call.ms, req.signal);
+      await abortableSleep(call.ms, req.signal);
       return answer(req, res, probe, 200, 'slept\n');
     case 'stderr':
       if (call.text.length > 0) await res.writeStderr(call.text);
@@ -136,15 +137,3 @@ async function collect(stream: Readable): Promise<Buffer> {
   return chunks.length === 0 ? EMPTY : Buffer.concat(chunks);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
-}
