@@ -623,6 +623,3 @@ export class HarnessContext implements ScenarioContext {
     };
   }
 }
-
-
-export { abortableSleep };

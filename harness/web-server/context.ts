@@ -15,7 +15,8 @@ import type {
   WebServerScenario,
 } from '../../suites/web-server/define.ts';
 import { describeHttp } from '../../suites/web-server/kit.ts';
-import { abortableSleep, FindingRecorder, seededRandom } from '../context.ts';
+import { abortableSleep } from '../../reference/sleep.ts';
+import { FindingRecorder, seededRandom } from '../context.ts';
 import { HarnessError } from '../errors.ts';
 import type { Backend, Binding } from './backend.ts';
 import { sendHttp, urlUnder } from './http.ts';

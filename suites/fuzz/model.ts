@@ -450,6 +450,10 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
   }
 
   // ── per request ──
+  // A request whose input never completed has nothing to wait for, unless the application closed the connection
+  // while the input was still being sent and no answer to a request without FCGI_KEEP_CONN allowed it to (§5.1):
+  // then it abandoned its active requests.
+  const closedMidInput = closed !== undefined && cutShort > 0 && closeAfter?.clear !== true;
   const claim = options.mpxsConns?.trim();
   for (const inc of incs) {
     const what = `request ${inc.id} (batch ${inc.batch}, role ${roleLabel(inc.role)}${inc.keepConn ? ', FCGI_KEEP_CONN' : ''}${inc.aborted ? ', aborted' : ''})`;
@@ -475,12 +479,9 @@ export function judgeConnection(wire: WireConnection, obs: ConnectionObservation
     const inputDone = inc.paramsEnded && inc.stdinEnded && (inc.role !== FCGI_FILTER || inc.dataEnded);
     const end = inc.end;
     if (end === undefined) {
-      // Its input never completed: nothing to wait for, unless the application closed the connection while the
-      // input was still being sent and no answer to a request without FCGI_KEEP_CONN allowed it to (§5.1): then
-      // it abandoned an active request.
-      const abandoned = closed !== undefined && cutShort > 0 && closeAfter?.clear !== true;
-      if (!inputDone && !inc.aborted && !abandoned) continue;
-      const ending = !inputDone && !inc.aborted && closed
+      const inputCut = !inputDone && !inc.aborted;
+      if (inputCut && !closedMidInput) continue;
+      const ending = inputCut && closed
         ? `the connection closed (${closed.how}) while its input was still being sent (${cutShort} write(s) of the plan left unsent), with no FCGI_END_REQUEST`
         : closed
         ? `the connection closed (${closed.how}${closed.how === 'reset' ? ', so what was in flight may be lost' : ''}) before FCGI_END_REQUEST`
